@@ -1,0 +1,9 @@
+"""CopyMTL and the CopyRE family of joint entity-relation extraction models for AllenNLP.
+
+Importing this package registers every component (``--include-package copymtl_allennlp`` or the
+``.allennlp_plugins`` file at the repository root).
+"""
+from copymtl_allennlp.version import VERSION as __version__
+
+import copymtl_allennlp.dataset_readers  # noqa: F401  (registers the readers)
+import copymtl_allennlp.metrics  # noqa: F401

@@ -1,0 +1,65 @@
+"""The triplet record shared by the readers, the converter, the model and the metric.
+
+A span is a half-open token interval ``(start, end)``: tokens ``start .. end - 1``, as in the
+canonical JSONL (``{"head": [start, end), ...}``).
+"""
+from dataclasses import dataclass
+from typing import Any, Dict, List, Sequence, Tuple
+
+Span = Tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Triplet:
+    relation: str
+    head: Span
+    tail: Span
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"head": list(self.head), "relation": self.relation, "tail": list(self.tail)}
+
+    def last_tokens(self) -> Tuple[str, int, int]:
+        """(relation, last token of head, last token of tail): CopyRE's lenient view."""
+        return self.relation, self.head[1] - 1, self.tail[1] - 1
+
+
+@dataclass
+class Sentence:
+    tokens: List[str]
+    triplets: List[Triplet]
+
+    def to_json(self) -> Dict[str, Any]:
+        return {"tokens": self.tokens, "triplets": [t.to_json() for t in self.triplets]}
+
+
+def deduplicate(triplets: Sequence[Triplet]) -> Tuple[List[Triplet], int]:
+    """Drops repeated triplets, keeping the first occurrence and the order; returns the number dropped."""
+    kept = list(dict.fromkeys(triplets))
+    return kept, len(triplets) - len(kept)
+
+
+def entity_mentions(triplets: Sequence[Triplet]) -> List[Span]:
+    """Distinct entity spans of the triplets (heads and tails), in order of first appearance."""
+    spans: Dict[Span, None] = {}
+    for triplet in triplets:
+        spans.setdefault(triplet.head)
+        spans.setdefault(triplet.tail)
+    return list(spans)
+
+
+def bio_tags(num_tokens: int, spans: Sequence[Span]) -> Tuple[List[str], int]:
+    """BIO tags (``B``, ``I``, ``O``) over ``num_tokens`` tokens for the given entity spans.
+
+    BIO cannot express overlapping mentions. Spans are placed longest first (then leftmost); a span
+    that overlaps one already placed is left out. Returns the tags and the number left out.
+    """
+    tags = ["O"] * num_tokens
+    conflicts = 0
+    for start, end in sorted(set(spans), key=lambda s: (-(s[1] - s[0]), s[0])):
+        if any(tag != "O" for tag in tags[start:end]):
+            conflicts += 1
+            continue
+        tags[start] = "B"
+        for i in range(start + 1, end):
+            tags[i] = "I"
+    return tags, conflicts

@@ -1,0 +1,1 @@
+from copymtl_allennlp.dataset_readers.copymtl import CopyMTLDatasetReader
