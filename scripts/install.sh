@@ -3,7 +3,7 @@
 # installed again only when requirements/lock.txt changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-PYTHON=${PYTHON:-python3.11}
+PYTHON=${PYTHON:-$(command -v python3.11 || command -v python3)}
 VENV=.venv
 STAMP=$VENV/.lock-installed
 

@@ -63,15 +63,19 @@ class RecordError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def _jsonl_records(path: str) -> Iterator[Tuple[int, Any]]:
+def _jsonl_records(path: str) -> Iterator[Tuple[int, str]]:
+    """Non-blank lines, unparsed: a malformed line is the record's problem (skippable)."""
     with open(path, encoding="utf-8") as handle:
         for line_number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield line_number, json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataFormatError(path, line_number, f"malformed JSON ({error.msg}, column {error.colno})")
+            if line.strip():
+                yield line_number, line
+
+
+def _parse_line(line: str) -> Any:
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as error:
+        raise RecordError(f"malformed JSON ({error.msg}, column {error.colno})")
 
 
 def _json_array_records(path: str) -> Iterator[Tuple[int, Any]]:
@@ -366,9 +370,9 @@ def read_sentences(
     records: Iterator[Tuple[int, Any]]
     convert: Callable[[Any], Sentence]
     if format == "jsonl":
-        records, convert = _jsonl_records(path), sentence_from_jsonl
+        records, convert = _jsonl_records(path), lambda line: sentence_from_jsonl(_parse_line(line))
     elif format == "copyre_raw":
-        records, convert = _jsonl_records(path), lambda record: sentence_from_copyre_raw(record, locator)
+        records, convert = _jsonl_records(path), lambda line: sentence_from_copyre_raw(_parse_line(line), locator)
     elif format == "casrel":
         records, convert = _json_array_records(path), lambda record: sentence_from_casrel(record, locator)
     else:
