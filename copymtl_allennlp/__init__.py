@@ -5,5 +5,9 @@ Importing this package registers every component (``--include-package copymtl_al
 """
 from copymtl_allennlp.version import VERSION as __version__
 
-import copymtl_allennlp.dataset_readers  # noqa: F401  (registers the readers)
+import copymtl_allennlp.data.tokenizers  # noqa: F401  (registers "spacy_rules")
+import copymtl_allennlp.dataset_readers  # noqa: F401
 import copymtl_allennlp.metrics  # noqa: F401
+import copymtl_allennlp.modules  # noqa: F401
+import copymtl_allennlp.models  # noqa: F401
+import copymtl_allennlp.predictors  # noqa: F401

@@ -1,0 +1,1 @@
+from copymtl_allennlp.models.copymtl import CopyMTL

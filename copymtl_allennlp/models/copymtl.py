@@ -1,0 +1,249 @@
+from typing import Any, Dict, List, Optional
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.models import Model
+from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
+from allennlp.modules.attention import AdditiveAttention
+from allennlp.nn import InitializerApplicator, util
+from allennlp.training.metrics import SpanBasedF1Measure
+
+from copymtl_allennlp.data.triplets import Triplet
+from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE, TAG_NAMESPACE
+from copymtl_allennlp.metrics import TripletF1
+from copymtl_allennlp.modules.averaged_encoder import AveragedBidirectionalEncoder
+from copymtl_allennlp.modules.copy_scorer import CopyScorer
+from copymtl_allennlp.modules.tagging_head import TaggingHead
+from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
+
+
+@Model.register("copymtl")
+class CopyMTL(Model):
+    """CopyMTL (Zeng, Zhang and Liu, AAAI 2020) and, by switches, the rest of its model family.
+
+    | system       | copy_scorer | mask_head_at_tail | tagging_head | num_decoders | max_entity_length |
+    |--------------|-------------|-------------------|--------------|--------------|-------------------|
+    | CopyRE-One   | linear      | true              | false        | 1            | 0                 |
+    | CopyRE-Mul   | linear      | true              | false        | max_triplets | 0                 |
+    | CopyRE'      | selu        | false             | false        | 1            | 0                 |
+    | CopyRE'5     | selu        | false             | false        | 1            | > 0               |
+    | CopyMTL-One  | selu        | false             | true         | 1            | 0                 |
+    | CopyMTL-Mul  | selu        | false             | true         | max_triplets | 0                 |
+
+    Encoder: an :class:`AveragedBidirectionalEncoder` (BiLSTM or BiGRU, directions averaged) whose
+    final state starts the decoder. Decoder: :class:`TripletDecoder`. Tagging head:
+    :class:`TaggingHead` (emission layer + CRF, BIO). Loss (Eq. 14): ``L = λ·L_E + L_D`` with
+    ``λ = tagging_loss_weight``; both terms are means over the sentences of the batch.
+
+    Entities at inference: the decoder copies the last token; the first token comes from the
+    predicted tags (entity completion, :func:`entity_starts`), or from the predicted length
+    (CopyRE'5), or is the last token itself (CopyRE, CopyRE').
+
+    ``feeding`` chooses what the decoder is fed while training: ``gold`` (teacher forcing),
+    ``own`` (its argmax, as in the released code) or ``scheduled`` (gold with probability
+    ``gold_ratio``). Evaluation and prediction always decode greedily.
+    """
+
+    default_predictor = "copymtl"
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        source_embedder: TextFieldEmbedder,
+        encoder: Seq2SeqEncoder,
+        attention: Optional[Attention] = None,
+        copy_scorer: str = "selu",
+        copy_hidden_size: int = 100,
+        max_triplets: int = 5,
+        num_decoders: int = 1,
+        mask_head_at_tail: bool = False,
+        tagging_head: bool = True,
+        tagging_loss_weight: float = 1.0,
+        max_entity_length: int = 0,
+        feeding: str = "gold",
+        gold_ratio: float = 1.0,
+        dropout: float = 0.0,
+        initializer: InitializerApplicator = InitializerApplicator(),
+        **kwargs,
+    ) -> None:
+        super().__init__(vocab, **kwargs)
+        if not isinstance(encoder, AveragedBidirectionalEncoder):
+            raise ConfigurationError(
+                "the encoder must be 'averaged_bidirectional': the decoder starts from its final (h, c)"
+            )
+        if feeding not in FEEDING:
+            raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
+        if not 0.0 <= gold_ratio <= 1.0:
+            raise ConfigurationError(f"gold_ratio must be in [0, 1], got {gold_ratio}")
+        if tagging_head and max_entity_length:
+            raise ConfigurationError("choose one way to complete entities: tagging_head or max_entity_length")
+        embedding_dim = source_embedder.get_output_dim()
+        hidden_dim = encoder.get_output_dim()
+        if encoder.get_input_dim() != embedding_dim:
+            raise ConfigurationError(
+                f"encoder input_size {encoder.get_input_dim()} != embedder output {embedding_dim}"
+            )
+        self.source_embedder = source_embedder
+        self.encoder = encoder
+        self.dropout = torch.nn.Dropout(dropout)
+        self.decoder = TripletDecoder(
+            embedding_dim=embedding_dim,
+            hidden_dim=hidden_dim,
+            num_relations=vocab.get_vocab_size(RELATION_NAMESPACE),
+            attention=attention or AdditiveAttention(hidden_dim, hidden_dim),
+            copy_scorer=CopyScorer(hidden_dim, hidden_dim, copy_scorer, copy_hidden_size),
+            max_triplets=max_triplets,
+            cell=encoder.cell,
+            num_decoders=num_decoders,
+            mask_head_at_tail=mask_head_at_tail,
+            max_entity_length=max_entity_length,
+        )
+        self.tagging_head = TaggingHead(vocab, hidden_dim) if tagging_head else None
+        self.tagging_loss_weight = tagging_loss_weight
+        self.feeding = feeding
+        self.gold_ratio = gold_ratio
+        self._triplet_f1 = TripletF1()
+        self._tagging_f1 = (
+            SpanBasedF1Measure(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
+        )
+        initializer(self)
+
+    def forward(  # type: ignore[override]
+        self,
+        source_tokens: TextFieldTensors,
+        metadata: List[Dict[str, Any]],
+        entity_tags: Optional[torch.Tensor] = None,
+        target_relations: Optional[torch.Tensor] = None,
+        target_head_ends: Optional[torch.Tensor] = None,
+        target_tail_ends: Optional[torch.Tensor] = None,
+        target_head_lengths: Optional[torch.Tensor] = None,
+        target_tail_lengths: Optional[torch.Tensor] = None,
+    ) -> Dict[str, Any]:
+        # shape: (batch_size, seq_len)
+        mask = util.get_text_field_mask(source_tokens)
+        # shape: (batch_size, seq_len, embedding_dim)
+        embedded = self.dropout(self.source_embedder(source_tokens))
+        # shape: (batch_size, seq_len, hidden_dim); state: (batch_size, hidden_dim) each
+        encoder_outputs, encoder_state = self.encoder.forward_with_state(embedded, mask)
+        encoder_outputs = self.dropout(encoder_outputs)
+
+        targets = None
+        if target_relations is not None:
+            targets = {"relations": target_relations, "head_ends": target_head_ends, "tail_ends": target_tail_ends}
+            if self.decoder.max_entity_length:
+                if target_head_lengths is None:
+                    raise ConfigurationError("length prediction needs the reader's entity_lengths: true")
+                targets["head_lengths"] = target_head_lengths
+                targets["tail_lengths"] = target_tail_lengths
+        decoded = self.decoder(
+            encoder_outputs,
+            mask,
+            embedded,
+            encoder_state,
+            targets=targets,
+            feeding=self.feeding if self.training else "own",
+            gold_ratio=self.gold_ratio,
+            early_exit=not self.training,
+        )
+        output: Dict[str, Any] = {
+            "predicted_relations": decoded["relations"],
+            "predicted_head_ends": decoded["head_ends"],
+            "predicted_tail_ends": decoded["tail_ends"],
+        }
+        if targets is not None:
+            output["loss"] = decoded["loss"]
+
+        if self.tagging_head is not None:
+            # shape: (batch_size, seq_len, num_tags)
+            emissions = self.tagging_head(encoder_outputs)
+            if entity_tags is not None:
+                output["loss"] = output["loss"] + self.tagging_loss_weight * self.tagging_head.loss(
+                    emissions, entity_tags, mask
+                )
+            if not self.training:
+                tags = self.tagging_head.decode(emissions, mask)
+                output["predicted_tags"] = tags
+                starts = self.tagging_head.entity_starts(tags)
+                output["predicted_head_starts"] = self._starts_from(starts, decoded["head_ends"])
+                output["predicted_tail_starts"] = self._starts_from(starts, decoded["tail_ends"])
+                if entity_tags is not None and self._tagging_f1 is not None:
+                    one_hot = torch.nn.functional.one_hot(tags, self.tagging_head.num_tags).float()
+                    self._tagging_f1(one_hot, entity_tags, mask)
+        elif self.decoder.max_entity_length:
+            for role in ("head", "tail"):
+                ends = decoded[f"{role}_ends"]
+                starts = (ends - decoded[f"{role}_lengths"] + 1).clamp(min=0)
+                output[f"predicted_{role}_starts"] = torch.where(ends < 0, -1, starts)
+        else:
+            output["predicted_head_starts"] = decoded["head_ends"]
+            output["predicted_tail_starts"] = decoded["tail_ends"]
+
+        if not self.training:
+            output["triplets"] = self._triplets(output)
+            output["tokens"] = [m["tokens"] for m in metadata]
+            if metadata and "gold_triplets" in metadata[0]:
+                self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata])
+        return output
+
+    @staticmethod
+    def _starts_from(starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:
+        """The entity start for each copied end position (``-1`` stays NA)."""
+        # shape: (batch_size, max_triplets)
+        return torch.where(ends < 0, -1, starts.gather(1, ends.clamp(min=0)))
+
+    def _triplets(self, output: Dict[str, torch.Tensor]) -> List[List[Triplet]]:
+        """Complete (non-NA) triplets per sentence, in decoding order, repeats removed."""
+        columns = [
+            output[key].tolist()
+            for key in (
+                "predicted_relations",
+                "predicted_head_starts",
+                "predicted_head_ends",
+                "predicted_tail_starts",
+                "predicted_tail_ends",
+            )
+        ]
+        sentences = []
+        for relations, head_starts, head_ends, tail_starts, tail_ends in zip(*columns):
+            triplets: Dict[Triplet, None] = {}
+            for relation, hs, he, ts, te in zip(relations, head_starts, head_ends, tail_starts, tail_ends):
+                if relation < 0 or he < 0 or te < 0:
+                    continue
+                name = self.vocab.get_token_from_index(relation, RELATION_NAMESPACE)
+                triplets.setdefault(Triplet(name, (hs, he + 1), (ts, te + 1)))
+            sentences.append(list(triplets))
+        return sentences
+
+    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
+        readable: Dict[str, Any] = {"tokens": output_dict["tokens"], "triplets": []}
+        for tokens, triplets in zip(output_dict["tokens"], output_dict["triplets"]):
+            readable["triplets"].append(
+                [
+                    {
+                        "head": " ".join(tokens[t.head[0] : t.head[1]]),
+                        "head_span": list(t.head),
+                        "relation": t.relation,
+                        "tail": " ".join(tokens[t.tail[0] : t.tail[1]]),
+                        "tail_span": list(t.tail),
+                    }
+                    for t in triplets
+                ]
+            )
+        if "predicted_tags" in output_dict:
+            readable["entity_tags"] = [
+                [self.vocab.get_token_from_index(i, TAG_NAMESPACE) for i in row[: len(tokens)]]
+                for row, tokens in zip(output_dict["predicted_tags"].tolist(), output_dict["tokens"])
+            ]
+        return readable
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        if self.training:
+            return {}  # sentences are decoded, and scored, only in evaluation
+        metrics = self._triplet_f1.get_metric(reset)
+        if self._tagging_f1 is not None:
+            tagging = self._tagging_f1.get_metric(reset)
+            metrics["tagging_precision"] = float(tagging["precision-overall"])
+            metrics["tagging_recall"] = float(tagging["recall-overall"])
+            metrics["tagging_f1"] = float(tagging["f1-measure-overall"])
+        return metrics

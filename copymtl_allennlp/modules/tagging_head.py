@@ -1,0 +1,68 @@
+from typing import Dict
+
+import torch
+from allennlp.data import Vocabulary
+from allennlp.modules import ConditionalRandomField
+from allennlp.modules.conditional_random_field import allowed_transitions
+
+from copymtl_allennlp.dataset_readers.copymtl import TAG_NAMESPACE
+
+
+class TaggingHead(torch.nn.Module):
+    """CopyMTL's sequence labelling layer: emission scores ``φ`` from the encoder outputs and an
+    AllenNLP ``ConditionalRandomField`` over BIO tags, with BIO transition constraints.
+
+    Eq. 11-12: ``p(tags | s) ∝ exp(Σ_i φ_{i,tag_i} + b_{tag_{i-1} → tag_i})``.
+    Eq. 13: ``L_E = -log p(tags* | s)``, returned here as the **mean over the sentences of the
+    batch** (AllenNLP's CRF returns a sum), so that ``λ`` in ``L = λ·L_E + L_D`` weighs two
+    per-sentence losses, as the paper's loss averaged over the mini-batch does.
+    """
+
+    def __init__(self, vocab: Vocabulary, input_dim: int) -> None:
+        super().__init__()
+        labels: Dict[int, str] = vocab.get_index_to_token_vocabulary(TAG_NAMESPACE)
+        self.num_tags = len(labels)
+        self.emission = torch.nn.Linear(input_dim, self.num_tags)
+        self.crf = ConditionalRandomField(self.num_tags, constraints=allowed_transitions("BIO", labels))
+        self.index_of = {label: index for index, label in labels.items()}
+
+    def forward(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
+        """Emission scores ``φ``, shape (batch, seq_len, num_tags)."""
+        return self.emission(encoder_outputs)
+
+    def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        """``L_E`` (Eq. 13), averaged over the batch."""
+        return -self.crf(emissions, tags, mask) / emissions.size(0)
+
+    def decode(self, emissions: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        """Viterbi tags, shape (batch, seq_len); padding positions hold the ``O`` index."""
+        best_paths = self.crf.viterbi_tags(emissions, mask)
+        tags = torch.full(mask.shape, self.index_of["O"], dtype=torch.long, device=emissions.device)
+        for row, (path, _) in enumerate(best_paths):
+            tags[row, : len(path)] = torch.tensor(path, dtype=torch.long)
+        return tags
+
+    def entity_starts(self, tags: torch.Tensor) -> torch.Tensor:
+        """For every token, where the entity that ends there starts (see :func:`entity_starts`)."""
+        return entity_starts(tags, self.index_of["B"], self.index_of["I"])
+
+
+def entity_starts(tags: torch.Tensor, b_index: int, i_index: int) -> torch.Tensor:
+    """Entity completion from BIO tags (the paper's inference rule), for every position at once.
+
+    The decoder copies the last token ``p`` of an entity; the entity is ``[start[p], p]``:
+    tag ``B`` or ``O`` at ``p``: a single-token entity, ``start = p``;
+    tag ``I`` at ``p``: walk left to the ``B`` that opens the run; where the run of ``I`` has no
+    ``B`` before it (after an ``O``, or at the sentence start), the entity starts at the run's
+    first ``I``.
+
+    ``tags`` has shape (batch, seq_len); the result too.
+    """
+    positions = torch.arange(tags.size(1), device=tags.device).expand_as(tags)
+    is_inside = tags == i_index
+    # the last position at or before each token that is not I (-1 if none)
+    boundary = torch.where(is_inside, torch.full_like(positions, -1), positions).cummax(dim=1).values
+    boundary_tag = tags.gather(1, boundary.clamp(min=0))
+    run_start = torch.where((boundary >= 0) & (boundary_tag == b_index), boundary, boundary + 1)
+    return torch.where(is_inside, run_start, positions)
+

@@ -1,0 +1,263 @@
+from typing import Dict, List, Optional, Tuple
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.modules import Attention
+from allennlp.nn import util
+
+from copymtl_allennlp.modules.averaged_encoder import RnnState
+from copymtl_allennlp.modules.copy_scorer import CopyScorer
+
+RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
+FEEDING = ("gold", "own", "scheduled")
+
+
+class TripletDecoder(torch.nn.Module):
+    """The CopyRE / CopyMTL decoder: every three steps emit (relation, head last token, tail last
+    token); ``max_triplets`` triplets, NA triplets for the rest.
+
+    Step t (Eq. 2): ``c_t = Attention(h_{t-1}, o_{1:n})``, ``u_t = [e_t; c_t] · W_u``,
+    ``h_t = LSTM(u_t, h_{t-1})``. ``e_t`` embeds the previous output: the start embedding at
+    t = 1, a relation embedding after a relation step, the copied word's embedding after a copy
+    step (a learned NA embedding after an NA copy).
+
+    Logits (Eq. 4): relation steps ``[h_t · W_r ; q_NA]``; copy steps ``[q_t(1..n) ; q_NA]``
+    (the copy scorer, Eq. 3 or Eq. 10), padding masked; ``q_NA = h_t · W_NA`` (Eq. 7) is one
+    scorer shared by both. With ``mask_head_at_tail`` (CopyRE's mask M) the head just predicted
+    cannot be predicted as the tail; like the paper, M changes predictions, not the loss.
+
+    ``num_decoders = 1`` is the OneDecoder. ``num_decoders = max_triplets`` is the MultiDecoder:
+    decoder k has its own cell and runs the three steps of triplet k, starting from
+    ``(h_enc + state_of_decoder_{k-1}) / 2`` (the first from ``h_enc / 2``); attention, input
+    layer, scorers and embeddings are shared.
+
+    With ``max_entity_length > 0`` (CopyRE'5), every copy step also classifies the length of the
+    entity ending at the copied token, from ``[h_t ; o_i]``, into 1..max_entity_length tokens.
+
+    Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over all ``3 · max_triplets`` steps
+    (NA padding included, plus the length terms), averaged over the sentences of the batch.
+    """
+
+    def __init__(
+        self,
+        embedding_dim: int,
+        hidden_dim: int,
+        num_relations: int,
+        attention: Attention,
+        copy_scorer: CopyScorer,
+        max_triplets: int = 5,
+        cell: str = "lstm",
+        num_decoders: int = 1,
+        mask_head_at_tail: bool = False,
+        max_entity_length: int = 0,
+    ) -> None:
+        super().__init__()
+        if cell not in ("lstm", "gru"):
+            raise ConfigurationError(f"decoder cell must be 'lstm' or 'gru', got {cell!r}")
+        if num_decoders not in (1, max_triplets):
+            raise ConfigurationError(
+                f"num_decoders must be 1 (OneDecoder) or max_triplets = {max_triplets} (MultiDecoder), got {num_decoders}"
+            )
+        self.num_relations = num_relations
+        self.na_relation = num_relations  # the NA relation is the last relation logit
+        self.max_triplets = max_triplets
+        self.cell = cell
+        self.multi = num_decoders > 1
+        self.mask_head_at_tail = mask_head_at_tail
+        self.max_entity_length = max_entity_length
+
+        self.start_embedding = torch.nn.Parameter(torch.empty(embedding_dim).normal_(std=0.1))
+        self.na_copy_embedding = torch.nn.Parameter(torch.empty(embedding_dim).normal_(std=0.1))
+        self.relation_embedding = torch.nn.Embedding(num_relations + 1, embedding_dim)
+        self.attention = attention
+        self.input_projection = torch.nn.Linear(embedding_dim + hidden_dim, embedding_dim)  # W_u
+        cell_class = torch.nn.LSTMCell if cell == "lstm" else torch.nn.GRUCell
+        self.cells = torch.nn.ModuleList(cell_class(embedding_dim, hidden_dim) for _ in range(num_decoders))
+        self.relation_scorer = torch.nn.Linear(hidden_dim, num_relations)  # W_r
+        self.na_scorer = torch.nn.Linear(hidden_dim, 1)  # W_NA
+        self.copy_scorer = copy_scorer
+        self.length_scorer = (
+            torch.nn.Linear(2 * hidden_dim, max_entity_length) if max_entity_length > 0 else None
+        )
+
+    def forward(
+        self,
+        encoder_outputs: torch.Tensor,
+        source_mask: torch.BoolTensor,
+        embedded_source: torch.Tensor,
+        encoder_state: RnnState,
+        targets: Optional[Dict[str, torch.Tensor]] = None,
+        feeding: str = "own",
+        gold_ratio: float = 1.0,
+        early_exit: bool = False,
+    ) -> Dict[str, torch.Tensor]:
+        """Decodes greedily (feeding its own predictions) or, with ``targets``, by ``feeding``:
+        ``gold`` (teacher forcing), ``own`` (the released code), or ``scheduled`` (gold with
+        probability ``gold_ratio`` per sentence and step).
+
+        ``targets``: ``relations``, ``head_ends``, ``tail_ends`` (batch, max_triplets), ``-1`` for
+        NA; with length prediction also ``head_lengths``, ``tail_lengths``.
+
+        Returns ``relations``, ``head_ends``, ``tail_ends`` (batch, max_triplets), ``-1`` for NA and
+        for every triplet after a sentence's first NA relation (a sentence is finished there);
+        ``head_lengths`` / ``tail_lengths`` with length prediction; ``loss`` with targets. With
+        ``early_exit`` decoding stops once every sentence is finished.
+        """
+        if feeding not in FEEDING:
+            raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
+        batch_size, seq_len, _ = encoder_outputs.shape
+        device = encoder_outputs.device
+        na_position = seq_len  # the NA copy logit follows the source positions
+        # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer, once
+        projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
+        # shape: (batch_size, seq_len + 1)
+        copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
+
+        gold: Dict[str, torch.Tensor] = {}
+        if targets is not None:
+            gold = {
+                "relations": targets["relations"].masked_fill(targets["relations"] < 0, self.na_relation),
+                "head_ends": targets["head_ends"].masked_fill(targets["head_ends"] < 0, na_position),
+                "tail_ends": targets["tail_ends"].masked_fill(targets["tail_ends"] < 0, na_position),
+            }
+
+        state = self._initial_state(encoder_state, 0)
+        previous_embedding = self.start_embedding.expand(batch_size, -1)
+        finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
+        no_prediction = torch.full((batch_size, self.max_triplets), -1, dtype=torch.long, device=device)
+        predicted = {key: no_prediction.clone() for key in ("relations", "head_ends", "tail_ends")}
+        if self.length_scorer is not None:
+            predicted["head_lengths"] = torch.zeros_like(no_prediction)
+            predicted["tail_lengths"] = torch.zeros_like(no_prediction)
+        step_losses: List[torch.Tensor] = []
+
+        for triplet in range(self.max_triplets):
+            if early_exit and targets is None and bool(finished.all()):
+                break
+            if self.multi:
+                state = self._initial_state(encoder_state, triplet, state)
+            cell = self.cells[triplet if self.multi else 0]
+            head_position: Optional[torch.Tensor] = None
+            for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
+                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask)
+                hidden = state[0]
+                # shape: (batch_size,)
+                na_score = self.na_scorer(hidden)
+                if role == RELATION:
+                    # shape: (batch_size, num_relations + 1); Eq. 4, t % 3 = 1
+                    logits = torch.cat([self.relation_scorer(hidden), na_score], dim=-1)
+                    log_probs = torch.log_softmax(logits, dim=-1)
+                    choice = logits.argmax(dim=-1)
+                else:
+                    # shape: (batch_size, seq_len + 1); Eq. 4, t % 3 = 2 and 0
+                    logits = torch.cat([self.copy_scorer(hidden, projected_encoder), na_score], dim=-1)
+                    log_probs = util.masked_log_softmax(logits, copy_mask)
+                    allowed = copy_mask
+                    if role == TAIL and self.mask_head_at_tail:
+                        # mask M: not the head just predicted (NA stays allowed)
+                        is_head = torch.nn.functional.one_hot(head_position, seq_len + 1).bool()
+                        allowed = allowed & ~(is_head & (head_position < na_position).unsqueeze(1))
+                    choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
+
+                if targets is not None:
+                    gold_choice = gold[key][:, triplet]
+                    step_losses.append(-log_probs.gather(1, gold_choice.unsqueeze(1)).squeeze(1))
+                    fed = self._feed(choice, gold_choice, feeding, gold_ratio)
+                else:
+                    fed = choice
+
+                if role == RELATION:
+                    finished = finished | (choice == self.na_relation)
+                    predicted[key][:, triplet] = torch.where(finished, -1, choice)
+                    previous_embedding = self.relation_embedding(fed)
+                else:
+                    is_na = choice == na_position
+                    predicted[key][:, triplet] = torch.where(finished | is_na, -1, choice)
+                    previous_embedding = self._copied_embedding(embedded_source, fed, na_position)
+                    if role == HEAD:
+                        head_position = fed  # what the tail step follows on
+                    if self.length_scorer is not None:
+                        length_key = "head_lengths" if role == HEAD else "tail_lengths"
+                        length_log_probs = self._length_log_probs(hidden, encoder_outputs, choice.clamp(max=seq_len - 1))
+                        predicted[length_key][:, triplet] = torch.where(
+                            finished | is_na, 0, length_log_probs.argmax(dim=-1) + 1
+                        )
+                        if targets is not None:
+                            step_losses.append(self._length_loss(hidden, encoder_outputs, gold[key][:, triplet], targets[length_key][:, triplet], na_position))
+
+        # entity outputs are NA wherever the relation is
+        for key in ("head_ends", "tail_ends"):
+            predicted[key] = predicted[key].masked_fill(predicted["relations"] < 0, -1)
+        if targets is not None:
+            # shape: (batch_size,): summed over steps, then the batch mean (Eq. 6)
+            predicted["loss"] = torch.stack(step_losses, dim=1).sum(dim=1).mean()
+        return predicted
+
+    # -- pieces of a step ----------------------------------------------------------------------
+
+    def _initial_state(self, encoder_state: RnnState, triplet: int, previous: Optional[RnnState] = None) -> RnnState:
+        if not self.multi:
+            return encoder_state
+        # MultiDecoder: (h_enc + state of the previous decoder) / 2; the first from h_enc / 2
+        if previous is None or triplet == 0:
+            return tuple(None if s is None else s / 2 for s in encoder_state)  # type: ignore[return-value]
+        return tuple(
+            None if s is None else (s + p) / 2 for s, p in zip(encoder_state, previous)
+        )  # type: ignore[return-value]
+
+    def _step(
+        self,
+        cell: torch.nn.Module,
+        previous_embedding: torch.Tensor,
+        state: RnnState,
+        encoder_outputs: torch.Tensor,
+        source_mask: torch.BoolTensor,
+    ) -> RnnState:
+        """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
+        # shape: (batch_size, seq_len)
+        attention_weights = self.attention(state[0], encoder_outputs, source_mask)
+        # shape: (batch_size, hidden_dim)
+        context = util.weighted_sum(encoder_outputs, attention_weights)
+        # shape: (batch_size, embedding_dim)
+        cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
+        if self.cell == "lstm":
+            return cell(cell_input, state)
+        return cell(cell_input, state[0]), None
+
+    @staticmethod
+    def _feed(choice: torch.Tensor, gold_choice: torch.Tensor, feeding: str, gold_ratio: float) -> torch.Tensor:
+        if feeding == "gold":
+            return gold_choice
+        if feeding == "own":
+            return choice
+        use_gold = torch.rand(choice.shape, device=choice.device) < gold_ratio
+        return torch.where(use_gold, gold_choice, choice)
+
+    def _copied_embedding(self, embedded_source: torch.Tensor, position: torch.Tensor, na_position: int) -> torch.Tensor:
+        # shape: (batch_size, embedding_dim)
+        gathered = embedded_source.gather(
+            1, position.clamp(max=na_position - 1).view(-1, 1, 1).expand(-1, 1, embedded_source.size(-1))
+        ).squeeze(1)
+        return torch.where((position == na_position).unsqueeze(1), self.na_copy_embedding.expand_as(gathered), gathered)
+
+    def _length_log_probs(self, hidden: torch.Tensor, encoder_outputs: torch.Tensor, position: torch.Tensor) -> torch.Tensor:
+        # shape: (batch_size, hidden_dim): the encoder output at the copied position
+        copied = encoder_outputs.gather(
+            1, position.view(-1, 1, 1).expand(-1, 1, encoder_outputs.size(-1))
+        ).squeeze(1)
+        return torch.log_softmax(self.length_scorer(torch.cat([hidden, copied], dim=-1)), dim=-1)  # type: ignore[misc]
+
+    def _length_loss(
+        self,
+        hidden: torch.Tensor,
+        encoder_outputs: torch.Tensor,
+        gold_position: torch.Tensor,
+        gold_length: torch.Tensor,
+        na_position: int,
+    ) -> torch.Tensor:
+        """NLL of the gold length at the gold position; 0 for NA entities. Lengths beyond
+        ``max_entity_length`` are trained as the maximum."""
+        is_entity = gold_position < na_position
+        log_probs = self._length_log_probs(hidden, encoder_outputs, gold_position.clamp(max=na_position - 1))
+        length_class = (gold_length.clamp(min=1, max=self.max_entity_length) - 1).unsqueeze(1)
+        return -log_probs.gather(1, length_class).squeeze(1) * is_entity

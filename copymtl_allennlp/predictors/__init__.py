@@ -1,0 +1,1 @@
+from copymtl_allennlp.predictors.copymtl import CopyMTLPredictor

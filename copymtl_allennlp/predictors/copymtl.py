@@ -1,0 +1,64 @@
+import json
+from typing import List, Optional
+
+from allennlp.common.util import JsonDict
+from allennlp.data import DatasetReader, Instance
+from allennlp.data.tokenizers import Tokenizer
+from allennlp.models import Model
+from allennlp.predictors import Predictor
+
+from copymtl_allennlp.data.tokenizers import SpacyRulesTokenizer
+
+
+@Predictor.register("copymtl")
+class CopyMTLPredictor(Predictor):
+    """Extracts triplets from ``{"sentence": "raw text"}`` (tokenized by ``tokenizer``, by default
+    spaCy's rule-based English tokenizer) or ``{"tokens": [...]}``, one JSON object per line.
+
+    Output per sentence: ``{"tokens": [...], "triplets": [{"head", "head_span", "relation",
+    "tail", "tail_span"}], "entity_tags": [...]}`` (tags with the tagging head only). Spans are
+    ``[start, end)`` token offsets.
+
+    A bad input line raises ``ValueError("input line N: ...")``, N counting the non-blank lines
+    that ``allennlp predict`` reads (it skips blank lines).
+    """
+
+    def __init__(self, model: Model, dataset_reader: DatasetReader, tokenizer: Optional[Tokenizer] = None) -> None:
+        super().__init__(model, dataset_reader)
+        self._tokenizer = tokenizer or SpacyRulesTokenizer()
+        self._lines_read = 0
+
+    def load_line(self, line: str) -> JsonDict:
+        self._lines_read += 1
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"input line {self._lines_read}: malformed JSON ({error.msg}, column {error.colno})")
+        if not isinstance(record, dict):
+            raise ValueError(f"input line {self._lines_read}: expected a JSON object, got {type(record).__name__}")
+        record.setdefault("_line", self._lines_read)
+        return record
+
+    def predict(self, sentence: str) -> JsonDict:
+        """Triplets of one raw sentence."""
+        return self.predict_json({"sentence": sentence})
+
+    def predict_sentences(self, sentences: List[str]) -> List[JsonDict]:
+        """Triplets of several raw sentences, batched."""
+        return self.predict_batch_json([{"sentence": s} for s in sentences])
+
+    def _json_to_instance(self, json_dict: JsonDict) -> Instance:
+        where = f"input line {json_dict['_line']}" if "_line" in json_dict else "input"
+        if "tokens" in json_dict:
+            tokens = json_dict["tokens"]
+            if not isinstance(tokens, list) or not all(isinstance(t, str) and t.strip() for t in tokens):
+                raise ValueError(f"{where}: 'tokens' must be a list of non-empty strings")
+        elif "sentence" in json_dict:
+            if not isinstance(json_dict["sentence"], str):
+                raise ValueError(f"{where}: 'sentence' must be a string")
+            tokens = [t.text for t in self._tokenizer.tokenize(json_dict["sentence"])]
+        else:
+            raise ValueError(f"{where}: expected a 'sentence' (raw text) or 'tokens' (a list) field")
+        if not tokens:
+            raise ValueError(f"{where}: empty sentence")
+        return self._dataset_reader.text_to_instance(tokens)  # type: ignore[call-arg]

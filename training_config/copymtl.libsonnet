@@ -1,0 +1,71 @@
+// Shared by every config of the model family: a system is a handful of switches.
+//
+// Paper hyper-parameters (Zeng et al. 2020): H 1000, embedding 100, batch 100, Adam 0.001,
+// 40 epochs, 5 triplets, λ 1. `cuda_device` is left out: AllenNLP uses GPU 0 when one is visible.
+{
+  // The switches of each system of the paper (see CopyMTL's docstring).
+  systems:: {
+    copyre_one: {copy_scorer: "linear", mask_head_at_tail: true, tagging_head: false, multi: false, max_entity_length: 0},
+    copyre_mul: {copy_scorer: "linear", mask_head_at_tail: true, tagging_head: false, multi: true, max_entity_length: 0},
+    copyre_prime: {copy_scorer: "selu", mask_head_at_tail: false, tagging_head: false, multi: false, max_entity_length: 0},
+    copyre_prime5: {copy_scorer: "selu", mask_head_at_tail: false, tagging_head: false, multi: false, max_entity_length: 10},
+    copymtl_one: {copy_scorer: "selu", mask_head_at_tail: false, tagging_head: true, multi: false, max_entity_length: 0},
+    copymtl_mul: {copy_scorer: "selu", mask_head_at_tail: false, tagging_head: true, multi: true, max_entity_length: 0},
+  },
+
+  config(
+    train, validation, system="copymtl_one",
+    embedding_dim=100, hidden_size=1000, copy_hidden_size=100, batch_size=100, lr=0.001,
+    num_epochs=40, max_triplets=5, tagging_loss_weight=1.0, feeding="gold", gold_ratio=1.0,
+    cell="lstm", dropout=0.0, seed=77, patience=null, pretrained_file=null, max_sentence_length=null,
+    triplet_order="given",
+  )::
+    local s = $.systems[system];
+    {
+      dataset_reader: {
+        type: "copymtl",
+        max_triplets: max_triplets,
+        max_sentence_length: max_sentence_length,
+        triplet_order: triplet_order,
+        seed: seed,
+        entity_lengths: s.max_entity_length > 0,
+      },
+      // Evaluation data: every sentence and every gold triplet is kept.
+      validation_dataset_reader: self.dataset_reader + {max_sentence_length: null},
+      train_data_path: train,
+      validation_data_path: validation,
+      model: {
+        type: "copymtl",
+        source_embedder: {
+          token_embedders: {
+            tokens: {type: "embedding", embedding_dim: embedding_dim, trainable: true}
+                    + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
+          },
+        },
+        encoder: {type: "averaged_bidirectional", input_size: embedding_dim, hidden_size: hidden_size, cell: cell},
+        attention: {type: "additive", vector_dim: hidden_size, matrix_dim: hidden_size},
+        copy_scorer: s.copy_scorer,
+        copy_hidden_size: copy_hidden_size,
+        max_triplets: max_triplets,
+        num_decoders: if s.multi then max_triplets else 1,
+        mask_head_at_tail: s.mask_head_at_tail,
+        tagging_head: s.tagging_head,
+        tagging_loss_weight: tagging_loss_weight,
+        max_entity_length: s.max_entity_length,
+        feeding: feeding,
+        gold_ratio: gold_ratio,
+        dropout: dropout,
+      },
+      data_loader: {batch_size: batch_size, shuffle: true},
+      validation_data_loader: {batch_size: batch_size, shuffle: false},
+      trainer: {
+        optimizer: {type: "adam", lr: lr},
+        num_epochs: num_epochs,
+        validation_metric: "+f1",
+        [if patience != null then "patience"]: patience,
+      },
+      random_seed: seed,
+      numpy_seed: seed,
+      pytorch_seed: seed,
+    },
+}
