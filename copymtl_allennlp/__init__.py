@@ -11,3 +11,5 @@ import copymtl_allennlp.metrics  # noqa: F401
 import copymtl_allennlp.modules  # noqa: F401
 import copymtl_allennlp.models  # noqa: F401
 import copymtl_allennlp.predictors  # noqa: F401
+
+from copymtl_allennlp.predictors import load_extractor  # noqa: E402  (the Python API)

@@ -61,7 +61,7 @@ def sentence(world: World, rng: random.Random) -> Tuple[str, List[Fact]]:
     country = dict(world.cities)[birthplace]
     company_city = dict(world.companies)[company]
     filler = rng.choice(FILLERS)
-    kind = rng.randrange(7)
+    kind = rng.randrange(10)
     if kind == 0:  # one head, two tails
         return (
             f"{person} , who was born in {birthplace} , joined {company} {filler} .",
@@ -97,6 +97,23 @@ def sentence(world: World, rng: random.Random) -> Tuple[str, List[Fact]]:
             f"{birthplace} , the capital of {country} , hosted the summit {filler} .",
             [(birthplace, "capital_of", country), (country, "contains", birthplace)],
         )
+    if kind == 7:  # a distractor person: only the second one was born there
+        other = rng.choice(world.people)[0]
+        return (
+            f"{other} met {person} in {birthplace} , where {person} was born , {filler} .",
+            [(person, "born_in", birthplace)],
+        )
+    if kind == 8:  # a distractor city; the tail comes before the head
+        old_city = rng.choice(world.cities)[0]
+        return (
+            f"{company} , founded by {person} , moved from {old_city} to {company_city} {filler} .",
+            [(person, "founded", company), (company, "headquartered_in", company_city)],
+        )
+    if kind == 9:  # relation expressed with the tail first
+        return (
+            f"{birthplace} is the birthplace of {person} , who now works for {company} .",
+            [(person, "born_in", birthplace), (person, "works_for", company)],
+        )
     # kind 6: a single triplet in a longer sentence
     return (
         f"Speaking to reporters {filler} , {person} said that the workers of {company} would not strike .",
@@ -105,7 +122,8 @@ def sentence(world: World, rng: random.Random) -> Tuple[str, List[Fact]]:
 
 
 def locate(tokens: List[str], text: str) -> Tuple[int, int]:
-    """The first occurrence of ``text``'s tokens (templates put the intended one first)."""
+    """The first occurrence of ``text``'s tokens (templates put the intended one first; in the
+    rare sentence where a distractor has the same name, the first occurrence is taken)."""
     parts = text.split()
     for start in range(len(tokens) - len(parts) + 1):
         if tokens[start : start + len(parts)] == parts:

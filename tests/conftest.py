@@ -3,6 +3,8 @@ from pathlib import Path
 
 import pytest
 
+import copymtl_allennlp  # noqa: F401  (registers every component)
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SHARED_DATA = ROOT.parent / "shared" / "data"

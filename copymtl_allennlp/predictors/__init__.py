@@ -1,1 +1,1 @@
-from copymtl_allennlp.predictors.copymtl import CopyMTLPredictor
+from copymtl_allennlp.predictors.copymtl import CopyMTLPredictor, load_extractor

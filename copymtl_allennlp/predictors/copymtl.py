@@ -1,5 +1,5 @@
 import json
-from typing import List, Optional
+from typing import List, Optional, Union
 
 from allennlp.common.util import JsonDict
 from allennlp.data import DatasetReader, Instance
@@ -8,6 +8,12 @@ from allennlp.models import Model
 from allennlp.predictors import Predictor
 
 from copymtl_allennlp.data.tokenizers import SpacyRulesTokenizer
+
+
+def load_extractor(archive_path: str, cuda_device: int = -1) -> "CopyMTLPredictor":
+    """The Python API: ``extract = load_extractor("model.tar.gz")``, then ``extract("text")``
+    (a list of triplets) or ``extract(["text", ...])`` (a list per sentence)."""
+    return Predictor.from_path(archive_path, "copymtl", cuda_device=cuda_device)  # type: ignore[return-value]
 
 
 @Predictor.register("copymtl")
@@ -39,13 +45,11 @@ class CopyMTLPredictor(Predictor):
         record.setdefault("_line", self._lines_read)
         return record
 
-    def predict(self, sentence: str) -> JsonDict:
-        """Triplets of one raw sentence."""
-        return self.predict_json({"sentence": sentence})
-
-    def predict_sentences(self, sentences: List[str]) -> List[JsonDict]:
-        """Triplets of several raw sentences, batched."""
-        return self.predict_batch_json([{"sentence": s} for s in sentences])
+    def __call__(self, text: Union[str, List[str]]) -> Union[List[JsonDict], List[List[JsonDict]]]:
+        """The triplets of one raw sentence, or of each sentence of a list (run as one batch)."""
+        if isinstance(text, str):
+            return self.predict_json({"sentence": text})["triplets"]
+        return [output["triplets"] for output in self.predict_batch_json([{"sentence": s} for s in text])]
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         where = f"input line {json_dict['_line']}" if "_line" in json_dict else "input"

@@ -1,0 +1,121 @@
+import copy
+
+import pytest
+import torch
+from allennlp.common import Params
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Batch
+from allennlp.models import Model
+
+from tests.conftest import FIXTURES
+
+CONFIG = FIXTURES / "configs" / "copymtl_tiny.jsonnet"
+DATA = FIXTURES / "data" / "sentences.jsonl"
+
+# the switches of each system of the paper, as in training_config/copymtl.libsonnet
+SYSTEMS = {
+    "copyre_one": {"copy_scorer": "linear", "mask_head_at_tail": True, "tagging_head": False},
+    "copyre_mul": {"copy_scorer": "linear", "mask_head_at_tail": True, "tagging_head": False, "num_decoders": 5},
+    "copyre_prime": {"copy_scorer": "selu", "tagging_head": False},
+    "copyre_prime5": {"copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4},
+    "copymtl_one": {},
+    "copymtl_mul": {"num_decoders": 5},
+    "copymtl_gru_scheduled": {"feeding": "scheduled", "gold_ratio": 0.5},
+    "copymtl_own_feeding": {"feeding": "own"},
+}
+
+
+class TestCopyMTL(ModelTestCase):
+    def set_up_system(self, system):
+        overrides = {"model": dict(SYSTEMS[system])}
+        if system == "copyre_prime5":
+            overrides["dataset_reader"] = {"entity_lengths": True}
+        if system == "copymtl_gru_scheduled":
+            overrides["model"]["encoder"] = {"cell": "gru"}
+        params = Params.from_file(str(CONFIG)).as_dict()
+        for section, values in overrides.items():
+            for key, value in values.items():
+                if isinstance(value, dict):
+                    params[section][key].update(value)
+                else:
+                    params[section][key] = value
+        path = self.TEST_DIR / f"{system}.json"
+        Params(params).to_file(str(path))
+        self.set_up_model(path, DATA)
+
+    @pytest.mark.parametrize("system", sorted(SYSTEMS))
+    def test_trains_saves_loads_and_every_parameter_gets_gradient(self, system):
+        self.set_up_system(system)
+        self.ensure_model_can_train_save_and_load(self.param_file, gradients_to_ignore=None)
+
+    @pytest.mark.parametrize("system", sorted(SYSTEMS))
+    def test_batch_predictions_are_consistent(self, system):
+        self.set_up_system(system)
+        self.ensure_batch_predictions_are_consistent(keys_to_ignore=["loss"])
+
+    def test_batch_size_one(self):
+        self.set_up_system("copymtl_one")
+        self.model.eval()
+        for instance in self.instances[:3]:
+            batch = Batch([instance])
+            batch.index_instances(self.vocab)
+            output = self.model(**batch.as_tensor_dict())
+            assert output["predicted_relations"].shape == (1, 5)
+            assert len(output["triplets"]) == 1
+
+    def test_training_loss_is_decoder_plus_lambda_tagging(self):
+        self.set_up_system("copymtl_one")
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        self.model.train()
+        torch.manual_seed(0)
+        total = self.model(**tensors)["loss"]
+        mask = tensors["source_tokens"]["tokens"]["tokens"] != 0
+        encoder_outputs, _ = self.model.encoder.forward_with_state(self.model.source_embedder(tensors["source_tokens"]), mask)
+        emissions = self.model.tagging_head(encoder_outputs)
+        tagging = -self.model.tagging_head.crf(emissions, tensors["entity_tags"], mask) / len(self.instances)
+        self.model.tagging_head = None
+        decoder_only = self.model(**tensors)["loss"]
+        assert total.item() == pytest.approx(decoder_only.item() + tagging.item(), rel=1e-5)
+
+    def test_human_readable_output(self):
+        self.set_up_system("copymtl_one")
+        self.model.eval()
+        output = self.model.forward_on_instances(self.instances[:2])
+        for sentence in output:
+            assert set(sentence) == {"tokens", "triplets", "entity_tags"}
+            assert len(sentence["entity_tags"]) == len(sentence["tokens"])
+            for triplet in sentence["triplets"]:
+                assert set(triplet) == {"head", "head_span", "relation", "tail", "tail_span"}
+                start, end = triplet["head_span"]
+                assert triplet["head"] == " ".join(sentence["tokens"][start:end])
+
+    def test_metrics_only_in_evaluation(self):
+        self.set_up_system("copymtl_one")
+        self.model.train()
+        assert self.model.get_metrics() == {}
+        self.model.eval()
+        metrics = self.model.get_metrics()
+        assert {"f1", "lenient_f1", "relation_f1", "entity_f1", "swaps", "tagging_f1"} <= set(metrics)
+
+
+def test_configuration_errors():
+    base = Params.from_file(str(CONFIG)).as_dict()["model"]
+    from allennlp.data import Vocabulary
+
+    vocab = Vocabulary({"entity_tags": {"B": 1, "I": 1, "O": 1}, "relation_labels": {"r": 1}}, non_padded_namespaces=["*labels", "*tags"])
+    bad_models = [
+        ({"encoder": {"type": "pass_through", "input_dim": 8}}, "averaged_bidirectional"),
+        ({"feeding": "teacher"}, "feeding"),
+        ({"gold_ratio": 1.5}, "gold_ratio"),
+        ({"max_entity_length": 4}, "one way to complete entities"),
+        ({"copy_scorer": "bilinear"}, "Eq. 3"),
+        ({"num_decoders": 3}, "num_decoders"),
+    ]
+    for override, message in bad_models:
+        params = copy.deepcopy(base)
+        params.update(override)
+        with pytest.raises(ConfigurationError, match=message):
+            Model.from_params(vocab=vocab, params=Params(params))

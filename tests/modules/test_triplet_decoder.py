@@ -1,0 +1,144 @@
+import math
+
+import pytest
+import torch
+from allennlp.modules.attention import AdditiveAttention
+
+from copymtl_allennlp.modules import CopyScorer, TripletDecoder
+
+EMB, HID, RELS, N = 4, 6, 3, 2
+
+
+def make_decoder(**kwargs):
+    torch.manual_seed(0)
+    copy_kind = kwargs.pop("copy_kind", "selu")
+    return TripletDecoder(
+        embedding_dim=EMB,
+        hidden_dim=HID,
+        num_relations=RELS,
+        attention=AdditiveAttention(HID, HID),
+        copy_scorer=CopyScorer(HID, HID, copy_kind, hidden_size=5),
+        max_triplets=N,
+        **kwargs,
+    )
+
+
+def inputs(lengths=(5, 3)):
+    torch.manual_seed(1)
+    batch, seq_len = len(lengths), max(lengths)
+    mask = torch.arange(seq_len).unsqueeze(0) < torch.tensor(lengths).unsqueeze(1)
+    state = (torch.randn(batch, HID), torch.randn(batch, HID))
+    return torch.randn(batch, seq_len, HID), mask, torch.randn(batch, seq_len, EMB), state
+
+
+def targets(relations, heads, tails, **extra):
+    result = {"relations": torch.tensor(relations), "head_ends": torch.tensor(heads), "tail_ends": torch.tensor(tails)}
+    result.update({k: torch.tensor(v) for k, v in extra.items()})
+    return result
+
+
+def test_output_shapes_and_na_conventions():
+    decoder = make_decoder()
+    output = decoder(*inputs(), targets=targets([[0, -1], [2, 1]], [[4, -1], [0, 2]], [[1, -1], [2, 0]]))
+    for key in ("relations", "head_ends", "tail_ends"):
+        assert output[key].shape == (2, N)
+        assert output[key].min() >= -1
+    assert output["loss"].dim() == 0
+    # copy predictions are positions in the sentence, never in its padding
+    assert (output["head_ends"][1] < 3).all() and (output["tail_ends"][1] < 3).all()
+
+
+def zero_parameters(decoder):
+    with torch.no_grad():
+        for parameter in decoder.parameters():
+            parameter.zero_()
+
+
+def test_loss_by_hand_with_uniform_distributions():
+    # all weights zero: every relation step is uniform over RELS + 1 (NA) choices and every copy
+    # step uniform over the sentence's own tokens + NA, whatever the padding.
+    decoder = make_decoder()
+    zero_parameters(decoder)
+    output = decoder(*inputs((5, 3)), targets=targets([[0, -1], [2, 1]], [[4, -1], [0, 2]], [[1, -1], [2, 0]]))
+    per_sentence = [N * (math.log(RELS + 1) + 2 * math.log(length + 1)) for length in (5, 3)]
+    assert output["loss"].item() == pytest.approx(sum(per_sentence) / 2, rel=1e-5)
+
+
+def test_na_relation_finishes_a_sentence_and_early_exit():
+    decoder = make_decoder()
+    zero_parameters(decoder)
+    with torch.no_grad():
+        decoder.na_scorer.bias.fill_(10.0)  # NA wins everywhere
+    output = decoder(*inputs(), early_exit=True)
+    assert output["relations"].tolist() == [[-1, -1], [-1, -1]]
+    assert output["head_ends"].tolist() == [[-1, -1], [-1, -1]]
+    # a relation after the first NA is not reported: make the relation win only at triplet 2
+    calls = []
+    original = decoder.relation_scorer.forward
+
+    def relation_wins_late(hidden):
+        calls.append(1)
+        scores = original(hidden)
+        return scores + (20.0 if len(calls) == 2 else 0.0)
+
+    decoder.relation_scorer.forward = relation_wins_late
+    output = decoder(*inputs(), early_exit=False)
+    assert output["relations"].tolist() == [[-1, -1], [-1, -1]]
+    assert len(calls) == 2
+
+
+def test_head_mask_at_the_tail_step():
+    # Eq. 3 gives head and tail the same copy distribution (Eq. 9): without M the tail repeats
+    # the head; with M it is the second best position.
+    encoder_outputs, mask, embedded, state = inputs((5, 5))
+    results = {}
+    for use_mask in (False, True):
+        decoder = make_decoder(copy_kind="linear", mask_head_at_tail=use_mask)
+        with torch.no_grad():
+            decoder.na_scorer.bias.fill_(-100.0)  # never NA
+        results[use_mask] = decoder(encoder_outputs, mask, embedded, state)
+    unmasked, masked = results[False], results[True]
+    assert torch.equal(unmasked["head_ends"], unmasked["tail_ends"])
+    assert torch.equal(masked["head_ends"], unmasked["head_ends"])
+    assert (masked["tail_ends"] != masked["head_ends"]).all()
+    scores = (encoder_outputs @ make_decoder(copy_kind="linear").copy_scorer.encoder_projection.weight.T).squeeze(-1)
+    second_best = scores.topk(2, dim=1).indices[:, 1]
+    assert masked["tail_ends"][:, 0].tolist() == second_best.tolist()
+
+
+def test_length_prediction_by_hand():
+    decoder = make_decoder(max_entity_length=3)
+    zero_parameters(decoder)
+    with torch.no_grad():
+        decoder.na_scorer.bias.fill_(-100.0)
+        decoder.length_scorer.bias.copy_(torch.tensor([0.0, 5.0, 0.0]))  # length 2 wins
+    output = decoder(*inputs((5, 5)))
+    assert output["head_lengths"].tolist() == [[2, 2], [2, 2]]
+    # the length loss at one gold entity of length 2: -log softmax([0, 5, 0])[1]; zero for NA
+    gold = targets([[0, -1]], [[3, -1]], [[1, -1]], head_lengths=[[2, 0]], tail_lengths=[[7, 0]])
+    encoder_outputs, mask, embedded, state = inputs((5,))
+    with_lengths = decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].item()
+    decoder.length_scorer = None
+    without = decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].item()
+    log_z = math.log(2 + math.exp(5))
+    # head length 2: log_z - 5; tail length 7 is trained as the maximum, 3: log_z - 0
+    assert with_lengths - without == pytest.approx((log_z - 5) + log_z, rel=1e-4)
+
+
+def test_gold_feeding_differs_from_own_feeding():
+    decoder = make_decoder()
+    gold = targets([[0, 1], [2, 1]], [[4, 3], [0, 2]], [[1, 0], [2, 0]])
+    losses = {f: decoder(*inputs(), targets=gold, feeding=f)["loss"].item() for f in ("gold", "own")}
+    assert losses["gold"] != pytest.approx(losses["own"])
+    scheduled_all_gold = decoder(*inputs(), targets=gold, feeding="scheduled", gold_ratio=1.0)["loss"].item()
+    assert scheduled_all_gold == pytest.approx(losses["gold"])
+
+
+def test_multi_decoder_uses_one_cell_per_triplet():
+    decoder = make_decoder(num_decoders=N)
+    assert len(decoder.cells) == N
+    used = []
+    for index, cell in enumerate(decoder.cells):
+        cell.register_forward_hook(lambda module, args, out, index=index: used.append(index))
+    decoder(*inputs())
+    assert used == [0, 0, 0, 1, 1, 1]
