@@ -1,0 +1,58 @@
+"""Training through AllenNLP: determinism and --recover."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from allennlp.commands.train import train_model_from_file
+from allennlp.training.callbacks import TrainerCallback
+
+from tests.conftest import FIXTURES, ROOT
+
+ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
+CONFIG = str(FIXTURES / "configs" / "copymtl_tiny.jsonnet")
+
+
+def train(serialization_dir, *extra):
+    result = subprocess.run(
+        [ALLENNLP, "train", CONFIG, "-s", str(serialization_dir), *extra], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    with open(os.path.join(serialization_dir, "metrics.json")) as handle:
+        return json.load(handle)
+
+
+def test_same_config_and_seed_give_the_same_result(tmp_path):
+    first = train(tmp_path / "a")
+    second = train(tmp_path / "b")
+    for key in ("training_loss", "validation_loss", "validation_f1", "validation_tagging_f1"):
+        assert first[key] == second[key], key
+
+
+@TrainerCallback.register("interrupt_once_in_epoch_1")
+class InterruptOnce(TrainerCallback):
+    """Stops training in the first batch of the second epoch, once (a marker file remembers)."""
+
+    def __init__(self, serialization_dir: str, marker: str) -> None:
+        super().__init__(serialization_dir)
+        self.marker = marker
+
+    def on_batch(self, trainer, batch_inputs, batch_outputs, batch_metrics, epoch, batch_number, is_training, is_primary=True, batch_grad_norm=None, **kwargs):
+        if epoch == 1 and not os.path.exists(self.marker):
+            open(self.marker, "w").close()
+            raise RuntimeError("interrupted")
+
+
+def test_recover_after_an_interrupted_run(tmp_path):
+    run = str(tmp_path / "run")
+    overrides = json.dumps({"trainer.callbacks": [{"type": "interrupt_once_in_epoch_1", "marker": str(tmp_path / "m")}]})
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train_model_from_file(CONFIG, run, overrides=overrides)
+    assert not os.path.exists(os.path.join(run, "model.tar.gz"))
+    # the checkpoint of epoch 0 is loaded (torch's weights_only load) and training goes on
+    train_model_from_file(CONFIG, run, overrides=overrides, recover=True)
+    with open(os.path.join(run, "metrics.json")) as handle:
+        metrics = json.load(handle)
+    assert metrics["epoch"] == 1 and "validation_f1" in metrics
+    assert os.path.exists(os.path.join(run, "model.tar.gz"))
