@@ -43,7 +43,7 @@
           },
         },
         encoder: {type: "averaged_bidirectional", input_size: embedding_dim, hidden_size: hidden_size, cell: cell},
-        attention: {type: "additive", vector_dim: hidden_size, matrix_dim: hidden_size},
+        attention: {type: "step_additive", vector_dim: hidden_size, matrix_dim: hidden_size},
         copy_scorer: s.copy_scorer,
         copy_hidden_size: copy_hidden_size,
         max_triplets: max_triplets,

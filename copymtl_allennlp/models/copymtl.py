@@ -5,7 +5,6 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
-from allennlp.modules.attention import AdditiveAttention
 from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import SpanBasedF1Measure
 
@@ -14,6 +13,7 @@ from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE, TAG_NAM
 from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.modules.averaged_encoder import AveragedBidirectionalEncoder
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
+from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
 
@@ -91,7 +91,7 @@ class CopyMTL(Model):
             embedding_dim=embedding_dim,
             hidden_dim=hidden_dim,
             num_relations=vocab.get_vocab_size(RELATION_NAMESPACE),
-            attention=attention or AdditiveAttention(hidden_dim, hidden_dim),
+            attention=attention or StepAdditiveAttention(hidden_dim, hidden_dim),
             copy_scorer=CopyScorer(hidden_dim, hidden_dim, copy_scorer, copy_hidden_size),
             max_triplets=max_triplets,
             cell=encoder.cell,

@@ -2,3 +2,4 @@ from copymtl_allennlp.modules.averaged_encoder import AveragedBidirectionalEncod
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules.tagging_head import TaggingHead, entity_starts
 from copymtl_allennlp.modules.triplet_decoder import TripletDecoder
+from copymtl_allennlp.modules.step_attention import StepAdditiveAttention

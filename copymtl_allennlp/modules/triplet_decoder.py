@@ -7,6 +7,7 @@ from allennlp.nn import util
 
 from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
+from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
@@ -110,6 +111,10 @@ class TripletDecoder(torch.nn.Module):
         na_position = seq_len  # the NA copy logit follows the source positions
         # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer, once
         projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
+        # shape: (batch_size, seq_len, hidden_dim); the step-independent half of the attention, once
+        attention_keys = (
+            self.attention.project_matrix(encoder_outputs) if isinstance(self.attention, StepAdditiveAttention) else None
+        )
         # shape: (batch_size, seq_len + 1)
         copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
 
@@ -139,7 +144,7 @@ class TripletDecoder(torch.nn.Module):
             cell = self.cells[triplet if self.multi else 0]
             head_position: Optional[torch.Tensor] = None
             for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
-                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask)
+                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys)
                 hidden = state[0]
                 # shape: (batch_size,)
                 na_score = self.na_scorer(hidden)
@@ -212,10 +217,14 @@ class TripletDecoder(torch.nn.Module):
         state: RnnState,
         encoder_outputs: torch.Tensor,
         source_mask: torch.BoolTensor,
+        attention_keys: Optional[torch.Tensor] = None,
     ) -> RnnState:
         """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
         # shape: (batch_size, seq_len)
-        attention_weights = self.attention(state[0], encoder_outputs, source_mask)
+        if attention_keys is not None:
+            attention_weights = self.attention.attend(state[0], attention_keys, source_mask)  # type: ignore[operator]
+        else:
+            attention_weights = self.attention(state[0], encoder_outputs, source_mask)
         # shape: (batch_size, hidden_dim)
         context = util.weighted_sum(encoder_outputs, attention_weights)
         # shape: (batch_size, embedding_dim)

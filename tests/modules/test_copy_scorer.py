@@ -30,3 +30,20 @@ def test_eq3_copy_distribution_does_not_depend_on_the_decoder_state():
     first = torch.softmax(scorer(torch.randn(1, 4), projected), dim=-1)
     second = torch.softmax(scorer(torch.randn(1, 4), projected), dim=-1)
     assert not torch.allclose(first, second)
+
+
+def test_step_attention_equals_allennlp_additive_attention():
+    from allennlp.modules.attention import AdditiveAttention
+
+    from copymtl_allennlp.modules import StepAdditiveAttention
+
+    torch.manual_seed(0)
+    step = StepAdditiveAttention(4, 3)
+    plain = AdditiveAttention(4, 3)
+    plain.load_state_dict(step.state_dict())
+    vector, matrix = torch.randn(2, 4), torch.randn(2, 5, 3)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    expected = plain(vector, matrix, mask)
+    torch.testing.assert_close(step.attend(vector, step.project_matrix(matrix), mask), expected)
+    torch.testing.assert_close(step(vector, matrix, mask), expected)
+    assert expected[1, 3:].abs().max() == 0

@@ -1,0 +1,45 @@
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from copymtl_allennlp.modules import AveragedBidirectionalEncoder
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_cpu_loop_equals_torch_packed_rnn_and_averages_directions(cell):
+    torch.manual_seed(0)
+    encoder = AveragedBidirectionalEncoder(input_size=3, hidden_size=4, cell=cell)
+    inputs = torch.randn(3, 6, 3, requires_grad=True)
+    mask = torch.arange(6).unsqueeze(0) < torch.tensor([[6], [2], [4]])
+    outputs, (h, c) = encoder.forward_with_state(inputs, mask)
+
+    packed = pack_padded_sequence(inputs, mask.sum(1), batch_first=True, enforce_sorted=False)
+    reference, final = encoder.rnn(packed)
+    reference, _ = pad_packed_sequence(reference, batch_first=True, total_length=6)
+    torch.testing.assert_close(outputs, (reference[..., :4] + reference[..., 4:]) / 2)
+    final_h = final[0] if cell == "lstm" else final
+    torch.testing.assert_close(h, final_h.mean(0))
+    if cell == "lstm":
+        torch.testing.assert_close(c, final[1].mean(0))
+    else:
+        assert c is None
+    assert outputs.shape == (3, 6, 4) and encoder.get_output_dim() == 4
+    assert outputs[1, 2:].abs().max() == 0  # padding outputs nothing
+
+    # gradients agree too
+    outputs.sum().backward()
+    loop_grad = inputs.grad.clone()
+    inputs.grad = None
+    ((reference[..., :4] + reference[..., 4:]) / 2).sum().backward()
+    torch.testing.assert_close(loop_grad, inputs.grad)
+
+
+def test_padding_does_not_change_a_sentence():
+    torch.manual_seed(0)
+    encoder = AveragedBidirectionalEncoder(input_size=3, hidden_size=4)
+    sentence = torch.randn(1, 3, 3)
+    alone, (h_alone, _) = encoder.forward_with_state(sentence, torch.ones(1, 3, dtype=torch.bool))
+    padded_input = torch.cat([sentence, torch.randn(1, 4, 3)], dim=1)
+    padded, (h_padded, _) = encoder.forward_with_state(padded_input, torch.arange(7).unsqueeze(0) < 3)
+    torch.testing.assert_close(padded[:, :3], alone)
+    torch.testing.assert_close(h_padded, h_alone)
