@@ -34,11 +34,12 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=300)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
+    parser.add_argument("-o", "--overrides", default="", help="as allennlp train -o")
     args = parser.parse_args()
     for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
         os.environ.setdefault(name, args.data)
     torch.set_num_threads(args.threads)
-    params = Params.from_file(args.config)
+    params = Params.from_file(args.config, args.overrides)
     torch.manual_seed(params.get("pytorch_seed", 1))
     reader = DatasetReader.from_params(params.pop("dataset_reader"))
     instances = list(itertools.islice(reader.read(args.data), args.sentences))
@@ -72,6 +73,7 @@ def main() -> None:
     sentences = sum(len(t["metadata"]) for t in timed)
     result = {
         "config": args.config,
+        "overrides": args.overrides,
         "data": args.data,
         "sentences_timed": sentences,
         "batch_size": batch_size,

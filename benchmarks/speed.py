@@ -1,0 +1,199 @@
+#!/usr/bin/env python
+"""Speed and memory of a config on real sentences, normalised by this machine's matmul peak.
+
+Measures, in one run:
+- the float32 matmul peak (GFLOP/s, 2048 x 2048 products) of this machine, now;
+- training throughput (sentences/s: forward + backward + Adam step) at the config's batch size;
+- inference throughput (sentences/s, no autograd, greedy decoding with early exit) through the
+  Python API (`CopyMTLPredictor` on `{"tokens": ...}`) at batch sizes 1, 32 and 100, and through
+  `allennlp predict` on a JSONL file at --batch-size 100 (a separate process: its ~6 s of start-up
+  are included and also reported apart);
+- peak resident memory of this process and of the `allennlp predict` process;
+- the model's useful FLOPs per sentence (forward), counted analytically (see `forward_flops`).
+Every throughput is also given per 100 GFLOP/s of the measured peak.
+
+The model is built from the config with a vocabulary from the data; --archive uses a trained
+model instead (early exit then depends on what it learned; an untrained model is given an NA
+bias of 0, so it usually decodes all triplets: the slow case).
+
+    python benchmarks/speed.py training_config/copymtl_webnlg.jsonnet ../shared/data/webnlg/dev.jsonl
+"""
+import argparse
+import itertools
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import torch
+from allennlp.common import Params
+from allennlp.data import Batch, DatasetReader, Instance, Vocabulary
+from allennlp.models import Model, load_archive
+from allennlp.models.archival import archive_model
+from allennlp.training.optimizers import Optimizer
+
+import copymtl_allennlp  # noqa: F401
+from copymtl_allennlp.predictors import CopyMTLPredictor
+
+ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
+
+
+def matmul_peak_gflops(size: int = 2048, repeats: int = 10) -> float:
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    for _ in range(3):
+        a @ b
+    started = time.perf_counter()
+    for _ in range(repeats):
+        a @ b
+    return 2 * size**3 * repeats / (time.perf_counter() - started) / 1e9
+
+
+def forward_flops(model: Model, length: float) -> Dict[str, float]:
+    """Multiply-adds x 2 of one forward pass for a sentence of ``length`` tokens, decoding all
+    ``max_triplets`` triplets. Elementwise work (activations, softmax) is left out."""
+    encoder = model.encoder
+    n, d, h = length, encoder.get_input_dim(), encoder.get_output_dim()
+    gates = 4 if encoder.cell == "lstm" else 3
+    decoder = model.decoder
+    steps = 3 * decoder.max_triplets
+    width = decoder.copy_scorer.decoder_projection.out_features
+    rel = decoder.num_relations
+    encoder_flops = 2 * 2 * n * gates * h * (d + h)  # two directions
+    once_per_sentence = 2 * n * h * h + 2 * n * h * width  # attention keys U o_i, copy scorer W_2 o_i
+    per_step = (
+        2 * h * h + 2 * n * h + 2 * n * h  # attention: W h, v . tanh(.), weighted sum
+        + 2 * (d + h) * d  # W_u
+        + 2 * gates * h * (d + h)  # decoder cell
+        + 2 * h * (rel + 1)  # W_r, W_NA
+        + 2 * h * width + 2 * n * width  # copy scorer, step half and W_o
+    )
+    tagging = 2 * n * h * 3 if model.tagging_head is not None else 0
+    total = encoder_flops + once_per_sentence + steps * per_step + tagging
+    return {"encoder": encoder_flops, "decoder": once_per_sentence + steps * per_step, "tagging": tagging, "total": total}
+
+
+def tensors_of(instances: List[Instance], vocab: Vocabulary):
+    batch = Batch(instances)
+    batch.index_instances(vocab)
+    return batch.as_tensor_dict()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("config")
+    parser.add_argument("data", help="real sentences (any format the reader reads)")
+    parser.add_argument("--archive", help="a trained model.tar.gz (default: build from the config)")
+    parser.add_argument("-o", "--overrides", default="")
+    parser.add_argument("--train-sentences", type=int, default=300)
+    parser.add_argument("--infer-sentences", type=int, default=500)
+    parser.add_argument("--batch-one-sentences", type=int, default=100)
+    parser.add_argument("--skip-cli", action="store_true")
+    args = parser.parse_args()
+    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
+        os.environ.setdefault(name, args.data)
+    torch.manual_seed(1)
+    peak = matmul_peak_gflops()
+    params = Params.from_file(args.config, args.overrides)
+    reader = DatasetReader.from_params(params.pop("dataset_reader"))
+    instances = list(itertools.islice(reader.read(args.data), max(args.train_sentences, args.infer_sentences)))
+    if args.archive:
+        archive = load_archive(args.archive)
+        model, vocab = archive.model, archive.model.vocab
+        reader = archive.dataset_reader
+    else:
+        vocab = Vocabulary.from_instances(instances)
+        model = Model.from_params(vocab=vocab, params=params.duplicate().pop("model"))
+    batch_size = params.get("data_loader").get("batch_size")
+    mean_length = sum(len(i["source_tokens"]) for i in instances) / len(instances)
+    result: Dict = {
+        "config": args.config,
+        "overrides": args.overrides,
+        "data": args.data,
+        "archive": args.archive,
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
+        "matmul_peak_gflops": round(peak, 1),
+        "mean_sentence_length": round(mean_length, 1),
+        "forward_gflop_per_sentence": {k: round(v / 1e9, 4) for k, v in forward_flops(model, mean_length).items()},
+    }
+
+    def normalised(rate: float) -> Dict[str, float]:
+        return {"sentences_per_s": round(rate, 1), "per_100_gflops_peak": round(rate / peak * 100, 1)}
+
+    # training: forward + backward + optimizer
+    if not args.archive:
+        optimizer = Optimizer.from_params(
+            model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
+            params=params.get("trainer").get("optimizer").duplicate(),
+        )
+        train = instances[: args.train_sentences]
+        batches = [tensors_of(train[s : s + batch_size], vocab) for s in range(0, len(train), batch_size)]
+        model.train()
+
+        def step(tensors):
+            optimizer.zero_grad()
+            model(**tensors)["loss"].backward()
+            optimizer.step()
+
+        step(batches[0])
+        started = time.perf_counter()
+        for tensors in batches:
+            step(tensors)
+        result["train"] = normalised(len(train) / (time.perf_counter() - started))
+        result["train"]["batch_size"] = batch_size
+        with torch.no_grad():  # an untrained model: no NA preference, so decoding runs to the end
+            model.decoder.na_scorer.bias.fill_(0.0)
+
+    # inference through the Python API
+    model.eval()
+    predictor = CopyMTLPredictor(model, reader)
+    records = [{"tokens": [t.text for t in i["source_tokens"].tokens]} for i in instances[: args.infer_sentences]]
+    result["inference_python_api"] = {}
+    for size in (1, 32, 100):
+        subset = records[: args.batch_one_sentences] if size == 1 else records
+        predictor.predict_batch_json(subset[:size])  # warm-up
+        started = time.perf_counter()
+        for s in range(0, len(subset), size):
+            predictor.predict_batch_json(subset[s : s + size])
+        result["inference_python_api"][f"batch_{size}"] = normalised(len(subset) / (time.perf_counter() - started))
+    result["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+
+    # inference through `allennlp predict`
+    if not args.skip_cli:
+        with tempfile.TemporaryDirectory() as tmp:
+            archive_path = args.archive
+            if archive_path is None:
+                serialization = os.path.join(tmp, "run")
+                os.makedirs(serialization)
+                torch.save(model.state_dict(), os.path.join(serialization, "best.th"))
+                vocab.save_to_files(os.path.join(serialization, "vocabulary"))
+                Params.from_file(args.config, args.overrides).to_file(os.path.join(serialization, "config.json"))
+                archive_model(serialization)
+                archive_path = os.path.join(serialization, "model.tar.gz")
+            inputs = os.path.join(tmp, "in.jsonl")
+            with open(inputs, "w") as handle:
+                handle.writelines(json.dumps(r) + "\n" for r in records)
+            timings = {}
+            for name, path in (("empty", os.devnull), ("full", inputs)):
+                started = time.perf_counter()
+                subprocess.run(
+                    [ALLENNLP, "predict", archive_path, path, "--batch-size", "100", "--silent",
+                     "--output-file", os.path.join(tmp, f"out_{name}.jsonl")],
+                    check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                )
+                timings[name] = time.perf_counter() - started
+            result["inference_allennlp_predict_batch_100"] = {
+                "end_to_end": normalised(len(records) / timings["full"]),
+                "start_up_s": round(timings["empty"], 1),
+                "after_start_up": normalised(len(records) / max(timings["full"] - timings["empty"], 1e-9)),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
+            }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
