@@ -11,5 +11,6 @@ import copymtl_allennlp.metrics  # noqa: F401
 import copymtl_allennlp.modules  # noqa: F401
 import copymtl_allennlp.models  # noqa: F401
 import copymtl_allennlp.predictors  # noqa: F401
+import copymtl_allennlp.training  # noqa: F401  (the training_set_f1 callback)
 
 from copymtl_allennlp.predictors import load_extractor  # noqa: E402  (the Python API)

@@ -56,3 +56,20 @@ def test_recover_after_an_interrupted_run(tmp_path):
         metrics = json.load(handle)
     assert metrics["epoch"] == 1 and "validation_f1" in metrics
     assert os.path.exists(os.path.join(run, "model.tar.gz"))
+
+
+def test_training_set_f1_callback_and_fig4_plot(tmp_path):
+    run = str(tmp_path / "run")
+    overrides = json.dumps({"trainer.callbacks": [{"type": "training_set_f1", "max_sentences": 4}]})
+    train_model_from_file(CONFIG, run, overrides=overrides)
+    for epoch in (0, 1):
+        with open(os.path.join(run, f"training_set_f1_epoch_{epoch}.json")) as handle:
+            scores = json.load(handle)
+        assert scores["epoch"] == epoch and scores["sentences"] >= 4 and 0.0 <= scores["f1"] <= 1.0
+    out = tmp_path / "fig.png"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "plot_training_curves.py"), "--out", str(out), f"tiny={run}"],
+        capture_output=True, text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -18,7 +18,7 @@
     embedding_dim=100, hidden_size=1000, copy_hidden_size=100, batch_size=100, lr=0.001,
     num_epochs=40, max_triplets=5, tagging_loss_weight=1.0, feeding="gold", gold_ratio=1.0,
     cell="lstm", dropout=0.0, seed=77, patience=null, pretrained_file=null, max_sentence_length=null,
-    triplet_order="given",
+    triplet_order="given", training_set_f1_sentences=0,
   )::
     local s = $.systems[system];
     {
@@ -63,6 +63,10 @@
         num_epochs: num_epochs,
         validation_metric: "+f1",
         [if patience != null then "patience"]: patience,
+        // the training curve of Fig. 4: F1 on (a sample of) the training set after each epoch
+        [if training_set_f1_sentences > 0 then "callbacks"]: [
+          {type: "training_set_f1", max_sentences: training_set_f1_sentences},
+        ],
       },
       random_seed: seed,
       numpy_seed: seed,

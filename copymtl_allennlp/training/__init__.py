@@ -1,0 +1,1 @@
+from copymtl_allennlp.training.training_set_f1 import TrainingSetF1
