@@ -5,7 +5,8 @@ Measures, in one run:
 - the float32 matmul peak (GFLOP/s, 2048 x 2048 products) of this machine, now;
 - training throughput (sentences/s: forward + backward + Adam step) at the config's batch size;
 - inference throughput (sentences/s, no autograd, greedy decoding with early exit) through the
-  Python API (`CopyMTLPredictor` on `{"tokens": ...}`) at batch sizes 1, 32 and 100, and through
+  Python API (`extract(list_of_token_lists, batch_size=...)`, which batches sentences of similar
+  length together) at batch sizes 1, 32 and 100, and through
   `allennlp predict` on a JSONL file at --batch-size 100 (a separate process: its ~6 s of start-up
   are included and also reported apart);
 - peak resident memory of this process and of the `allennlp predict` process;
@@ -28,14 +29,14 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict
 
 import torch
 from allennlp.common import Params
-from allennlp.data import Batch, DatasetReader, Instance, Vocabulary
+from allennlp.data import DatasetReader, Vocabulary
 from allennlp.models import Model, load_archive
 from allennlp.models.archival import archive_model
-from allennlp.training.optimizers import Optimizer
+from train_speed import measure_training
 
 import copymtl_allennlp  # noqa: F401
 from copymtl_allennlp.predictors import CopyMTLPredictor
@@ -77,12 +78,6 @@ def forward_flops(model: Model, length: float) -> Dict[str, float]:
     return {"encoder": encoder_flops, "decoder": once_per_sentence + steps * per_step, "tagging": tagging, "total": total}
 
 
-def tensors_of(instances: List[Instance], vocab: Vocabulary):
-    batch = Batch(instances)
-    batch.index_instances(vocab)
-    return batch.as_tensor_dict()
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config")
@@ -108,7 +103,6 @@ def main() -> None:
     else:
         vocab = Vocabulary.from_instances(instances)
         model = Model.from_params(vocab=vocab, params=params.duplicate().pop("model"))
-    batch_size = params.get("data_loader").get("batch_size")
     mean_length = sum(len(i["source_tokens"]) for i in instances) / len(instances)
     result: Dict = {
         "config": args.config,
@@ -124,27 +118,11 @@ def main() -> None:
     def normalised(rate: float) -> Dict[str, float]:
         return {"sentences_per_s": round(rate, 1), "per_100_gflops_peak": round(rate / peak * 100, 1)}
 
-    # training: forward + backward + optimizer
+    # training: forward + backward + optimizer, batched by the config's data loader
     if not args.archive:
-        optimizer = Optimizer.from_params(
-            model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
-            params=params.get("trainer").get("optimizer").duplicate(),
-        )
-        train = instances[: args.train_sentences]
-        batches = [tensors_of(train[s : s + batch_size], vocab) for s in range(0, len(train), batch_size)]
-        model.train()
-
-        def step(tensors):
-            optimizer.zero_grad()
-            model(**tensors)["loss"].backward()
-            optimizer.step()
-
-        step(batches[0])
-        started = time.perf_counter()
-        for tensors in batches:
-            step(tensors)
-        result["train"] = normalised(len(train) / (time.perf_counter() - started))
-        result["train"]["batch_size"] = batch_size
+        trained = measure_training(args.config, args.data, args.train_sentences, args.overrides)
+        result["train"] = normalised(trained["train_sentences_per_second"])
+        result["train"].update({k: trained[k] for k in ("max_batch_size", "padded_tokens_share")})
         with torch.no_grad():  # an untrained model: no NA preference, so decoding runs to the end
             model.decoder.na_scorer.bias.fill_(0.0)
 
@@ -154,12 +132,11 @@ def main() -> None:
     records = [{"tokens": [t.text for t in i["source_tokens"].tokens]} for i in instances[: args.infer_sentences]]
     result["inference_python_api"] = {}
     for size in (1, 32, 100):
-        subset = records[: args.batch_one_sentences] if size == 1 else records
-        predictor.predict_batch_json(subset[:size])  # warm-up
+        sentences = [r["tokens"] for r in (records[: args.batch_one_sentences] if size == 1 else records)]
+        predictor(sentences[:size], batch_size=size)  # warm-up
         started = time.perf_counter()
-        for s in range(0, len(subset), size):
-            predictor.predict_batch_json(subset[s : s + size])
-        result["inference_python_api"][f"batch_{size}"] = normalised(len(subset) / (time.perf_counter() - started))
+        predictor(sentences, batch_size=size)
+        result["inference_python_api"][f"batch_{size}"] = normalised(len(sentences) / (time.perf_counter() - started))
     result["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     # inference through `allennlp predict`

@@ -2,16 +2,17 @@
 """Training throughput of a config: sentences per second for forward + backward + optimizer step.
 
 Builds the reader, vocabulary, model and optimizer from the config exactly as `allennlp train`
-does, reads the first --sentences sentences of --data, and times --steps training steps after
-one warm-up step, at the config's batch size.
+does, reads the first --sentences sentences of --data, and times training steps over them after
+one warm-up step, one epoch of those sentences batched by the config's data loader (batch
+size and sampler, e.g. length buckets).
 
     python benchmarks/train_speed.py training_config/copymtl_webnlg.jsonnet \\
-        ../shared/data/webnlg/train.jsonl --sentences 300
+        ../shared/data/webnlg/train.jsonl --sentences 300 \\
+        [-o '{"data_loader": {"batch_sampler": {"type": "bucket", "batch_size": 100}}}']
 
 Environment variables the config reads (e.g. WEBNLG_TRAIN_PATH) are set to --data when unset.
 """
 import argparse
-import itertools
 import json
 import os
 import platform
@@ -20,11 +21,53 @@ import time
 
 import torch
 from allennlp.common import Params
-from allennlp.data import Batch, DatasetReader, Vocabulary
+from allennlp.data import DataLoader, DatasetReader, Vocabulary
 from allennlp.models import Model
 from allennlp.training.optimizers import Optimizer
 
 import copymtl_allennlp  # noqa: F401
+
+
+def measure_training(config: str, data: str, sentences: int, overrides: str = "") -> dict:
+    """One epoch of training steps over the first ``sentences`` sentences of ``data``, batched by
+    the config's data loader, after one warm-up step."""
+    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
+        os.environ.setdefault(name, data)
+    params = Params.from_file(config, overrides)
+    torch.manual_seed(params.get("pytorch_seed", 1))
+    reader = DatasetReader.from_params(params.pop("dataset_reader"), max_instances=sentences)
+    loader = DataLoader.from_params(params.pop("data_loader"), reader=reader, data_path=data)
+    vocab = Vocabulary.from_instances(loader.iter_instances())
+    loader.index_with(vocab)
+    model = Model.from_params(vocab=vocab, params=params.pop("model"))
+    optimizer = Optimizer.from_params(
+        model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
+        params=params.pop("trainer").pop("optimizer"),
+    )
+    batches = list(loader)  # one epoch, batched as `allennlp train` batches it
+    model.train()
+
+    def step(tensors):
+        optimizer.zero_grad()
+        model(**tensors)["loss"].backward()
+        optimizer.step()
+
+    step(batches[0])  # warm-up
+    started = time.perf_counter()
+    for tensors in batches:
+        step(tensors)
+    elapsed = time.perf_counter() - started
+    timed = sum(len(t["metadata"]) for t in batches)
+    tokens = [b["source_tokens"]["tokens"]["tokens"] for b in batches]
+    return {
+        "sentences_timed": timed,
+        "batches": len(batches),
+        "max_batch_size": max(len(b["metadata"]) for b in batches),
+        "padded_tokens_share": round(1 - sum(int(t.ne(0).sum()) for t in tokens) / sum(t.numel() for t in tokens), 3),
+        "seconds": round(elapsed, 2),
+        "train_sentences_per_second": round(timed / elapsed, 1),
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
 
 
 def main() -> None:
@@ -32,58 +75,17 @@ def main() -> None:
     parser.add_argument("config")
     parser.add_argument("data")
     parser.add_argument("--sentences", type=int, default=300)
-    parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("-o", "--overrides", default="", help="as allennlp train -o")
     args = parser.parse_args()
-    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
-        os.environ.setdefault(name, args.data)
     torch.set_num_threads(args.threads)
-    params = Params.from_file(args.config, args.overrides)
-    torch.manual_seed(params.get("pytorch_seed", 1))
-    reader = DatasetReader.from_params(params.pop("dataset_reader"))
-    instances = list(itertools.islice(reader.read(args.data), args.sentences))
-    vocab = Vocabulary.from_instances(instances)
-    model = Model.from_params(vocab=vocab, params=params.pop("model"))
-    trainer_params = params.pop("trainer")
-    optimizer = Optimizer.from_params(
-        model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
-        params=trainer_params.pop("optimizer"),
+    result = {"config": args.config, "overrides": args.overrides, "data": args.data}
+    result.update(measure_training(args.config, args.data, args.sentences, args.overrides))
+    result.update(
+        threads=torch.get_num_threads(),
+        peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        machine=f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
     )
-    batch_size = params.pop("data_loader").pop("batch_size")
-    batches = []
-    for start in range(0, len(instances), batch_size):
-        batch = Batch(instances[start : start + batch_size])
-        batch.index_instances(vocab)
-        batches.append(batch.as_tensor_dict())
-    model.train()
-
-    def step(tensors):
-        optimizer.zero_grad()
-        loss = model(**tensors)["loss"]
-        loss.backward()
-        optimizer.step()
-
-    step(batches[0])  # warm-up
-    timed = [batches[i % len(batches)] for i in range(args.steps)]
-    started = time.perf_counter()
-    for tensors in timed:
-        step(tensors)
-    elapsed = time.perf_counter() - started
-    sentences = sum(len(t["metadata"]) for t in timed)
-    result = {
-        "config": args.config,
-        "overrides": args.overrides,
-        "data": args.data,
-        "sentences_timed": sentences,
-        "batch_size": batch_size,
-        "seconds": round(elapsed, 2),
-        "train_sentences_per_second": round(sentences / elapsed, 1),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "threads": torch.get_num_threads(),
-        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-    }
     print(json.dumps(result, indent=1))
 
 

@@ -18,10 +18,11 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
     does not return the cell state. A sentence's outputs and final state do not depend on the
     rest of the batch.
 
-    On a GPU (and with several layers) the ``torch.nn`` RNN runs on packed sequences (cuDNN). On a
-    CPU, a one-layer RNN runs as :meth:`_masked_loop` over the same parameters instead: torch's CPU
-    backward through packed sequences allocates a full-size gradient per time step (quadratic in
-    sentence length) and took about 40% of a paper-size training step.
+    On a GPU, without autograd (inference) and with several layers, the ``torch.nn`` RNN runs on
+    packed sequences (cuDNN on a GPU). When training a one-layer RNN on a CPU, it runs as
+    :meth:`_masked_loop` over the same parameters instead: torch's CPU backward through packed
+    sequences allocates a full-size gradient per time step (quadratic in sentence length) and
+    took about 40% of a paper-size training step; without autograd the packed RNN is faster.
     """
 
     def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm", num_layers: int = 1) -> None:
@@ -47,7 +48,7 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         return self.forward_with_state(inputs, mask)[0]
 
     def forward_with_state(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, RnnState]:
-        if inputs.device.type == "cpu" and self.rnn.num_layers == 1:
+        if inputs.device.type == "cpu" and self.rnn.num_layers == 1 and torch.is_grad_enabled():
             outputs, final = self._masked_loop(inputs, mask)
         else:
             # shape: (batch_size,)

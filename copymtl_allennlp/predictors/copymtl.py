@@ -45,11 +45,23 @@ class CopyMTLPredictor(Predictor):
         record.setdefault("_line", self._lines_read)
         return record
 
-    def __call__(self, text: Union[str, List[str]]) -> Union[List[JsonDict], List[List[JsonDict]]]:
-        """The triplets of one raw sentence, or of each sentence of a list (run as one batch)."""
+    def __call__(
+        self, text: Union[str, List[str], List[List[str]]], batch_size: int = 64
+    ) -> Union[List[JsonDict], List[List[JsonDict]]]:
+        """The triplets of one sentence, or of each sentence of a list. A sentence is raw text or
+        a list of tokens. Lists are run in batches of ``batch_size`` sentences of similar length
+        (less padding); the answers come back in the input order."""
         if isinstance(text, str):
             return self.predict_json({"sentence": text})["triplets"]
-        return [output["triplets"] for output in self.predict_batch_json([{"sentence": s} for s in text])]
+        records = [{"tokens": s} if isinstance(s, list) else {"sentence": s} for s in text]
+        instances = [self._json_to_instance(r) for r in records]
+        order = sorted(range(len(instances)), key=lambda i: len(instances[i]["source_tokens"]))
+        answers: List[List[JsonDict]] = [[] for _ in instances]
+        for start in range(0, len(order), batch_size):
+            chunk = order[start : start + batch_size]
+            for index, output in zip(chunk, self.predict_batch_instance([instances[i] for i in chunk])):
+                answers[index] = output["triplets"]
+        return answers
 
     def _json_to_instance(self, json_dict: JsonDict) -> Instance:
         where = f"input line {json_dict['_line']}" if "_line" in json_dict else "input"

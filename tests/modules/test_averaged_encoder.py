@@ -43,3 +43,15 @@ def test_padding_does_not_change_a_sentence():
     padded, (h_padded, _) = encoder.forward_with_state(padded_input, torch.arange(7).unsqueeze(0) < 3)
     torch.testing.assert_close(padded[:, :3], alone)
     torch.testing.assert_close(h_padded, h_alone)
+
+
+def test_inference_path_gives_the_training_path_results():
+    torch.manual_seed(0)
+    encoder = AveragedBidirectionalEncoder(input_size=3, hidden_size=4)
+    inputs = torch.randn(2, 5, 3)
+    mask = torch.arange(5).unsqueeze(0) < torch.tensor([[5], [3]])
+    with_grad, (h1, c1) = encoder.forward_with_state(inputs, mask)  # masked loop
+    with torch.no_grad():
+        without, (h2, c2) = encoder.forward_with_state(inputs, mask)  # packed torch.nn.LSTM
+    torch.testing.assert_close(with_grad, without)
+    torch.testing.assert_close((h1, c1), (h2, c2))

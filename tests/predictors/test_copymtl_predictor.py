@@ -89,3 +89,16 @@ def test_cli_predict_and_evaluate(archive, tmp_path):
     )
     assert result.returncode == 0, result.stderr[-2000:]
     assert {"f1", "lenient_f1", "tagging_f1", "swaps"} <= set(json.loads(metrics.read_text()))
+
+
+def test_lists_are_bucketed_by_length_but_answered_in_order(archive):
+    extract = load_extractor(archive)
+    sentences = [
+        "Paris is the capital of France.",
+        ["Lena", "Park", "joined", "Vovo", "Motors", "in", "Seoul", "."],
+        "Maria Lopez studied at the University of Texas and later taught in Austin, Texas.",
+        "A town.",
+    ]
+    one_by_one = [extract(s if isinstance(s, str) else " ".join(s)) for s in sentences]
+    for batch_size in (1, 2, 64):
+        assert extract(sentences, batch_size=batch_size) == one_by_one
