@@ -146,7 +146,7 @@ class TripletDecoder(torch.nn.Module):
             for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
                 state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys)
                 hidden = state[0]
-                # shape: (batch_size,)
+                # shape: (batch_size, 1); q_NA, Eq. 7
                 na_score = self.na_scorer(hidden)
                 if role == RELATION:
                     # shape: (batch_size, num_relations + 1); Eq. 4, t % 3 = 1
