@@ -11,7 +11,8 @@ Measures, in one run:
   are included and also reported apart);
 - peak resident memory of this process and of the `allennlp predict` process;
 - the model's useful FLOPs per sentence (forward), counted analytically (see `forward_flops`).
-Every throughput is also given per 100 GFLOP/s of the measured peak.
+Every throughput is also given per 100 GFLOP/s of the measured peak. Training and Python API
+figures are the median of --repeats timed passes (default 3): shared machines are noisy.
 
 The model is built from the config with a vocabulary from the data; --archive uses a trained
 model instead (early exit then depends on what it learned; an untrained model is given an NA
@@ -25,6 +26,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -92,6 +94,7 @@ def main() -> None:
     parser.add_argument("--train-sentences", type=int, default=300)
     parser.add_argument("--infer-sentences", type=int, default=500)
     parser.add_argument("--batch-one-sentences", type=int, default=100)
+    parser.add_argument("--repeats", type=int, default=3, help="timed passes per measurement; the median is reported")
     parser.add_argument("--skip-cli", action="store_true")
     args = parser.parse_args()
     for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
@@ -125,7 +128,7 @@ def main() -> None:
 
     # training: forward + backward + optimizer, batched by the config's data loader
     if not args.archive:
-        trained = measure_training(args.config, args.data, args.train_sentences, args.overrides)
+        trained = measure_training(args.config, args.data, args.train_sentences, args.overrides, args.repeats)
         result["train"] = normalised(trained["train_sentences_per_second"])
         result["train"].update({k: trained[k] for k in ("max_batch_size", "padded_tokens_share")})
         with torch.no_grad():  # an untrained model: no NA preference, so decoding runs to the end
@@ -139,9 +142,12 @@ def main() -> None:
     for size in (1, 32, 100):
         sentences = [r["tokens"] for r in (records[: args.batch_one_sentences] if size == 1 else records)]
         predictor(sentences[:size], batch_size=size)  # warm-up
-        started = time.perf_counter()
-        predictor(sentences, batch_size=size)
-        result["inference_python_api"][f"batch_{size}"] = normalised(len(sentences) / (time.perf_counter() - started))
+        rates = []
+        for _ in range(args.repeats):
+            started = time.perf_counter()
+            predictor(sentences, batch_size=size)
+            rates.append(len(sentences) / (time.perf_counter() - started))
+        result["inference_python_api"][f"batch_{size}"] = normalised(statistics.median(rates))
     result["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 
     # inference through `allennlp predict`

@@ -4,6 +4,10 @@ Importing this package registers every component (``--include-package copymtl_al
 ``.allennlp_plugins`` file at the repository root).
 """
 from copymtl_allennlp.version import VERSION as __version__
+from copymtl_allennlp.allocator import keep_freed_memory
+
+keep_freed_memory()  # reuse freed memory (glibc); COPYMTL_KEEP_FREED_MEMORY=0 turns it off
+
 
 import copymtl_allennlp.data.tokenizers  # noqa: F401  (registers "spacy_rules")
 import copymtl_allennlp.dataset_readers  # noqa: F401

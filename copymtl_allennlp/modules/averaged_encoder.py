@@ -5,6 +5,8 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
+
 RnnState = Tuple[torch.Tensor, Optional[torch.Tensor]]  # (h, c); c is None for a GRU
 
 
@@ -49,6 +51,7 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
 
     def forward_with_state(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, RnnState]:
         if inputs.device.type == "cpu" and self.rnn.num_layers == 1 and torch.is_grad_enabled():
+            # shape: (batch_size, seq_len, hidden_size), the directions already averaged
             outputs, final = self._masked_loop(inputs, mask)
         else:
             # shape: (batch_size,)
@@ -57,8 +60,8 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
             packed_outputs, final = self.rnn(packed)
             # shape: (batch_size, seq_len, 2 * hidden_size)
             outputs, _ = pad_packed_sequence(packed_outputs, batch_first=True, total_length=inputs.size(1))
-        # shape: (batch_size, seq_len, hidden_size)
-        outputs = (outputs[..., : self._hidden_size] + outputs[..., self._hidden_size :]) / 2
+            # shape: (batch_size, seq_len, hidden_size)
+            outputs = (outputs[..., : self._hidden_size] + outputs[..., self._hidden_size :]) / 2
 
         def average_directions(state: torch.Tensor) -> torch.Tensor:
             # shape: (num_layers * 2, batch_size, hidden_size) -> (batch_size, hidden_size), last layer
@@ -73,8 +76,9 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         """The one-layer bidirectional RNN of ``self.rnn`` (same weights and equations as
         ``torch.nn.LSTM`` / ``GRU``), step by step with masking: a padding step leaves the state
         unchanged and outputs zeros, so the forward direction ends at each sentence's last token
-        and the backward direction starts there. Returns what the packed ``self.rnn`` returns:
-        outputs (batch, seq_len, 2 * hidden) and the final state(s) (2, batch, hidden)."""
+        and the backward direction starts there. Returns the outputs with the two directions
+        averaged (batch, seq_len, hidden) and, as the packed ``self.rnn``, the final state(s)
+        (2, batch, hidden)."""
         batch_size, seq_len, _ = inputs.shape
         # shape: seq_len x (batch_size, 1)
         step_masks = mask.unsqueeze(2).unbind(1)
@@ -83,29 +87,28 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         for suffix, steps in (("", range(seq_len)), ("_reverse", range(seq_len - 1, -1, -1))):
             w_ih, w_hh = getattr(self.rnn, f"weight_ih_l0{suffix}"), getattr(self.rnn, f"weight_hh_l0{suffix}")
             b_ih, b_hh = getattr(self.rnn, f"bias_ih_l0{suffix}"), getattr(self.rnn, f"bias_hh_l0{suffix}")
-            # shape: seq_len x (batch_size, gates * hidden_size); the input projection for all steps at once
+            if self.cell == "lstm":
+                # one autograd node per direction, with blocked weight gradients (lstm_layer.py)
+                direction_outputs, h, c = masked_lstm_direction(inputs, mask, w_ih, w_hh, b_ih + b_hh, reverse=bool(suffix))
+                directions.append(direction_outputs)
+                finals.append((h, c))
+                continue
+            # the GRU: autograd through the step loop
+            # shape: seq_len x (batch_size, 3 * hidden_size); the input projection for all steps at once
             input_gates = torch.nn.functional.linear(inputs, w_ih, b_ih).unbind(1)
             h = inputs.new_zeros(batch_size, self._hidden_size)
-            c = inputs.new_zeros(batch_size, self._hidden_size)
             outputs: list = [None] * seq_len
             for t in steps:
-                hidden_gates = torch.nn.functional.linear(h, w_hh, b_hh)
-                if self.cell == "lstm":
-                    i, f, g, o = (input_gates[t] + hidden_gates).chunk(4, dim=1)
-                    c_new = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-                    h_new = torch.sigmoid(o) * torch.tanh(c_new)
-                    c = torch.where(step_masks[t], c_new, c)
-                else:
-                    x_r, x_z, x_n = input_gates[t].chunk(3, dim=1)
-                    h_r, h_z, h_n = hidden_gates.chunk(3, dim=1)
-                    r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
-                    h_new = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
+                x_r, x_z, x_n = input_gates[t].chunk(3, dim=1)
+                h_r, h_z, h_n = torch.nn.functional.linear(h, w_hh, b_hh).chunk(3, dim=1)
+                r, z = torch.sigmoid(x_r + h_r), torch.sigmoid(x_z + h_z)
+                h_new = (1 - z) * torch.tanh(x_n + r * h_n) + z * h
                 h = torch.where(step_masks[t], h_new, h)
                 outputs[t] = h_new * step_masks[t]
             directions.append(torch.stack(outputs, dim=1))
-            finals.append((h, c))
-        outputs_both = torch.cat(directions, dim=2)
+            finals.append((h, None))
+        outputs_averaged = (directions[0] + directions[1]) / 2
         h_final = torch.stack([finals[0][0], finals[1][0]])
         if self.cell == "lstm":
-            return outputs_both, (h_final, torch.stack([finals[0][1], finals[1][1]]))
-        return outputs_both, h_final
+            return outputs_averaged, (h_final, torch.stack([finals[0][1], finals[1][1]]))
+        return outputs_averaged, h_final

@@ -35,12 +35,44 @@ class TaggingHead(torch.nn.Module):
         return -self.crf(emissions, tags, mask) / emissions.size(0)
 
     def decode(self, emissions: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        """Viterbi tags, shape (batch, seq_len); padding positions hold the ``O`` index."""
-        best_paths = self.crf.viterbi_tags(emissions, mask)
-        tags = torch.full(mask.shape, self.index_of["O"], dtype=torch.long, device=emissions.device)
-        for row, (path, _) in enumerate(best_paths):
-            tags[row, : len(path)] = torch.tensor(path, dtype=torch.long)
-        return tags
+        """Viterbi tags, shape (batch, seq_len); padding positions hold the ``O`` index.
+
+        The same best paths as ``self.crf.viterbi_tags`` (the CRF's transitions, start and end
+        transitions, BIO constraints as its -10000 penalties), for the whole batch at once:
+        AllenNLP decodes sentence by sentence, which took about 9% of paper-size inference.
+        """
+        crf, num_tags = self.crf, self.num_tags
+        allowed = crf._constraint_mask.detach()
+        penalty = -10000.0 * (1 - allowed)  # what ConditionalRandomField.viterbi_tags adds
+
+        def constrained(scores, rows, columns):
+            return scores * allowed[rows, columns] + penalty[rows, columns]
+
+        tags_range, start_tag, end_tag = slice(0, num_tags), num_tags, num_tags + 1
+        transitions = constrained(crf.transitions.detach(), tags_range, tags_range)
+        if crf.include_start_end_transitions:
+            start = constrained(crf.start_transitions.detach(), start_tag, tags_range)
+            end = constrained(crf.end_transitions.detach(), tags_range, end_tag)
+        else:
+            start, end = penalty[start_tag, :num_tags], penalty[:num_tags, end_tag]
+        # shape: (batch_size, num_tags): the best score of a path ending in each tag
+        score = start + emissions[:, 0]
+        stay = torch.arange(num_tags, device=emissions.device).expand_as(score)
+        backpointers = []
+        for t in range(1, emissions.size(1)):
+            # shape: (batch_size, num_tags previous, num_tags next)
+            best, previous = (score.unsqueeze(2) + transitions).max(dim=1)
+            step_mask = mask[:, t].unsqueeze(1)
+            # after a sentence's end its scores stay, and the back-pointers stay on the same tag
+            score = torch.where(step_mask, best + emissions[:, t], score)
+            backpointers.append(torch.where(step_mask, previous, stay))
+        last = (score + end).argmax(dim=1)
+        path = [last]
+        for pointers in reversed(backpointers):
+            last = pointers.gather(1, last.unsqueeze(1)).squeeze(1)
+            path.append(last)
+        tags = torch.stack(path[::-1], dim=1)
+        return tags.masked_fill(~mask, self.index_of["O"])
 
     def entity_starts(self, tags: torch.Tensor) -> torch.Tensor:
         """For every token, where the entity that ends there starts (see :func:`entity_starts`)."""

@@ -45,3 +45,26 @@ def test_crf_loss_is_the_batch_mean_and_constraints_forbid_o_to_i():
     path = head.decode(emissions, torch.ones(1, 3, dtype=torch.bool))[0].tolist()
     assert all(not (a == o and z == i) for a, z in zip(path, path[1:]))
     assert path[0] != i
+
+
+@pytest.mark.parametrize("include_start_end", [True, False])
+def test_batched_viterbi_equals_allennlp_viterbi_tags(include_start_end):
+    vocab = Vocabulary()
+    for tag in "BIO":
+        vocab.add_token_to_namespace(tag, "entity_tags")
+    torch.manual_seed(3)
+    head = TaggingHead(vocab, input_dim=3)
+    head.crf.include_start_end_transitions = include_start_end
+    with torch.no_grad():  # learned-looking transitions, so the constraints and the scores both matter
+        head.crf.transitions.normal_(std=2.0)
+        head.crf.start_transitions.normal_(std=2.0)
+        head.crf.end_transitions.normal_(std=2.0)
+    lengths = torch.tensor([9, 1, 5, 9, 2, 7, 3, 8])
+    mask = torch.arange(9).unsqueeze(0) < lengths.unsqueeze(1)
+    for _ in range(20):
+        emissions = torch.randn(8, 9, 3) * 3
+        expected = head.crf.viterbi_tags(emissions, mask)
+        got = head.decode(emissions, mask)
+        for row, (path, _) in enumerate(expected):
+            assert got[row, : len(path)].tolist() == path
+            assert (got[row, len(path) :] == head.index_of["O"]).all()

@@ -1,0 +1,135 @@
+"""One direction of a one-layer LSTM over padded, masked sentences, as a single autograd node,
+for training on a CPU.
+
+``masked_lstm_direction`` computes what one direction of a one-layer ``torch.nn.LSTM`` computes
+(same weights, same gate order i, f, g, o), step by step with a mask: a padding step leaves the
+state unchanged and outputs zeros, so the forward direction ends at each sentence's last token
+and the backward direction starts there. Equations, per step t::
+
+    G = x_t W_ih^T + h_{t-1} W_hh^T + b          (b = b_ih + b_hh)
+    i, f, o = sigmoid(G_i), sigmoid(G_f), sigmoid(G_o);  g = tanh(G_g)
+    c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
+
+Why a hand-written backward (:meth:`_MaskedLstmDirection.backward`): autograd through a step
+loop adds every step's ``dG_t^T h_{t-1}`` (a 4H x H matrix) to the recurrent weight's gradient
+separately, one small matmul and one full-size accumulation per step. Here the backward loop only
+carries the state gradients, and the weight gradients are matmuls over **blocks of steps**
+(``dW_hh = sum_t dG_t^T h_{t-1}`` as ``dG_block^T H_block``). Time is processed in blocks of
+about 4M gate values so that no buffer grows with the sentence length: large fresh buffers cost
+page faults on every batch.
+"""
+from typing import List, Tuple
+
+import torch
+
+BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
+
+
+def _blocks(seq_len: int, batch_size: int, four_hidden: int) -> List[Tuple[int, int]]:
+    size = max(1, BLOCK_VALUES // (batch_size * four_hidden))
+    return [(start, min(start + size, seq_len)) for start in range(0, seq_len, size)]
+
+
+class _MaskedLstmDirection(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, inputs, mask, weight_ih, weight_hh, bias, reverse):  # type: ignore[override]
+        # inputs: time-major (seq_len, batch_size, input_size); mask: (seq_len, batch_size, 1)
+        seq_len, batch_size, input_size = inputs.shape
+        four_hidden, hidden = weight_hh.shape
+        blocks = _blocks(seq_len, batch_size, four_hidden)
+        outputs = inputs.new_zeros(batch_size, seq_len, hidden)
+        h = inputs.new_zeros(batch_size, hidden)
+        c = inputs.new_zeros(batch_size, hidden)
+        # per step, what the backward needs: gate activations, previous h and c, tanh(c_t)
+        activations: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
+        previous_h: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
+        previous_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
+        tanh_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
+        weight_hh_t = weight_hh.t()
+        for start, end in reversed(blocks) if reverse else blocks:
+            # shape: (block_len, batch_size, 4 * hidden): the input half of G for the block
+            input_gates = torch.addmm(bias, inputs[start:end].reshape(-1, input_size), weight_ih.t())
+            input_gates = input_gates.view(end - start, batch_size, four_hidden)
+            for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
+                previous_h[t], previous_c[t] = h, c
+                pre_activation = torch.addmm(input_gates[t - start], h, weight_hh_t)
+                act = torch.sigmoid(pre_activation)
+                torch.tanh(pre_activation[:, 2 * hidden : 3 * hidden], out=act[:, 2 * hidden : 3 * hidden])  # g
+                i, f, g, o = act.chunk(4, dim=1)
+                c_new = torch.addcmul(f * c, i, g)
+                tc = torch.tanh(c_new)
+                h_new = o * tc
+                m = mask[t]
+                torch.mul(h_new, m, out=outputs[:, t])
+                c = torch.where(m, c_new, c)
+                h = torch.where(m, h_new, h)
+                activations[t], tanh_c[t] = act, tc
+        ctx.reverse, ctx.blocks, ctx.seq_len = reverse, blocks, seq_len
+        ctx.save_for_backward(inputs, mask, weight_ih, weight_hh, *activations, *previous_h, *previous_c, *tanh_c)
+        return outputs, h, c
+
+    @staticmethod
+    def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
+        inputs, mask, weight_ih, weight_hh, *saved = ctx.saved_tensors
+        n = ctx.seq_len
+        activations, previous_h, previous_c, tanh_c = saved[:n], saved[n : 2 * n], saved[2 * n : 3 * n], saved[3 * n :]
+        seq_len, batch_size, input_size = inputs.shape
+        four_hidden, hidden = weight_hh.shape
+        keep = mask.to(inputs.dtype)  # 1 at a real token
+        dh, dc = grad_h.clone(), grad_c.clone()
+        grad_inputs = torch.empty_like(inputs)
+        grad_weight_ih = weight_ih.new_zeros(weight_ih.shape)
+        grad_weight_hh = weight_hh.new_zeros(weight_hh.shape)
+        grad_bias = weight_hh.new_zeros(four_hidden)
+        # the forward's blocks in the opposite order, each block's steps backwards
+        for start, end in blocks_in_backward_order(ctx.blocks, ctx.reverse):
+            grad_gates = inputs.new_empty(end - start, batch_size, four_hidden)  # dL/dG per step
+            for t in range(start, end) if ctx.reverse else range(end - 1, start - 1, -1):
+                m = keep[t]
+                i, f, g, o = activations[t].chunk(4, dim=1)
+                tc = tanh_c[t]
+                # h_t = m h_new + (1 - m) h_{t-1}, output_t = m h_new; the same for c
+                dh_new = (dh + grad_outputs[:, t]) * m
+                dc_new = torch.addcmul(dc * m, dh_new * o, 1 - tc * tc)
+                di, df, dg, do = grad_gates[t - start].chunk(4, dim=1)
+                torch.mul(dc_new * g, i * (1 - i), out=di)
+                torch.mul(dc_new * previous_c[t], f * (1 - f), out=df)
+                torch.mul(dc_new * i, 1 - g * g, out=dg)
+                torch.mul(dh_new * tc, o * (1 - o), out=do)
+                carry = 1 - m
+                dc = torch.addcmul(dc_new * f, dc, carry)
+                dh = torch.addmm(dh * carry, grad_gates[t - start], weight_hh)
+            # the weight gradients of the whole block: one matmul each
+            flat_grad = grad_gates.view(-1, four_hidden)
+            grad_weight_hh.addmm_(flat_grad.t(), torch.cat(previous_h[start:end]))
+            block_inputs = inputs[start:end].reshape(-1, input_size)
+            grad_weight_ih.addmm_(flat_grad.t(), block_inputs)
+            grad_bias += flat_grad.sum(dim=0)
+            grad_inputs[start:end] = flat_grad.mm(weight_ih).view(end - start, batch_size, input_size)
+        return grad_inputs, None, grad_weight_ih, grad_weight_hh, grad_bias, None
+
+
+def blocks_in_backward_order(blocks: List[Tuple[int, int]], reverse: bool) -> List[Tuple[int, int]]:
+    return list(blocks) if reverse else list(reversed(blocks))
+
+
+def masked_lstm_direction(
+    inputs: torch.Tensor,
+    mask: torch.BoolTensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias: torch.Tensor,
+    reverse: bool = False,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One LSTM direction from a zero state.
+
+    ``inputs``: (batch, seq_len, input_size); ``mask``: (batch, seq_len), true at real tokens (a
+    prefix of each row); ``weight_ih`` (4H, input_size), ``weight_hh`` (4H, H) as in
+    ``torch.nn.LSTM``; ``bias``: ``b_ih + b_hh``.
+
+    Returns outputs (batch, seq_len, H), zero at padding, and the final ``h``, ``c`` (batch, H):
+    after the last token (forward) or the first (``reverse``).
+    """
+    time_major = inputs.transpose(0, 1).contiguous()
+    step_mask = mask.transpose(0, 1).unsqueeze(2).contiguous()
+    return _MaskedLstmDirection.apply(time_major, step_mask, weight_ih, weight_hh, bias, reverse)

@@ -1,0 +1,62 @@
+import pytest
+import torch
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from copymtl_allennlp.modules import lstm_layer
+from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
+
+
+def _both_directions(lstm: torch.nn.LSTM, inputs: torch.Tensor, mask: torch.Tensor):
+    outputs, hs, cs = [], [], []
+    for suffix, reverse in (("", False), ("_reverse", True)):
+        bias = getattr(lstm, f"bias_ih_l0{suffix}") + getattr(lstm, f"bias_hh_l0{suffix}")
+        out, h, c = masked_lstm_direction(
+            inputs, mask, getattr(lstm, f"weight_ih_l0{suffix}"), getattr(lstm, f"weight_hh_l0{suffix}"), bias, reverse
+        )
+        outputs.append(out)
+        hs.append(h)
+        cs.append(c)
+    return torch.cat(outputs, dim=2), torch.stack(hs), torch.stack(cs)
+
+
+@pytest.mark.parametrize("block_values", [lstm_layer.BLOCK_VALUES, 4 * 6 * 4 * 3])  # one block; blocks of 3 steps
+def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, block_values):
+    monkeypatch.setattr(lstm_layer, "BLOCK_VALUES", block_values)
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(5, 6, bidirectional=True, batch_first=True).double()
+    inputs = torch.randn(4, 7, 5, dtype=torch.double, requires_grad=True)
+    lengths = torch.tensor([7, 3, 1, 5])
+    mask = torch.arange(7).unsqueeze(0) < lengths.unsqueeze(1)
+
+    packed, (h_ref, c_ref) = lstm(pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False))
+    out_ref, _ = pad_packed_sequence(packed, batch_first=True, total_length=7)
+    out, h, c = _both_directions(lstm, inputs, mask)
+    torch.testing.assert_close(out, out_ref)
+    torch.testing.assert_close(h, h_ref)
+    torch.testing.assert_close(c, c_ref)
+    assert out[2, 1:].abs().max() == 0  # padding outputs zeros
+
+    # a loss that uses the outputs and both final states, so every backward path is exercised
+    weights = [torch.randn_like(t) for t in (out_ref, h_ref, c_ref)]
+
+    def loss(tensors):
+        return sum((t * w).sum() for t, w in zip(tensors, weights))
+
+    reference = torch.autograd.grad(loss((out_ref, h_ref, c_ref)), [inputs, *lstm.parameters()])
+    ours = torch.autograd.grad(loss((out, h, c)), [inputs, *lstm.parameters()])
+    for (name, _), expected, got in zip([("inputs", None), *lstm.named_parameters()], reference, ours):
+        torch.testing.assert_close(got, expected, msg=name)
+
+
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradcheck(monkeypatch, reverse):
+    monkeypatch.setattr(lstm_layer, "BLOCK_VALUES", 2 * 2 * 12)  # blocks of two steps
+    torch.manual_seed(1)
+    inputs = torch.randn(2, 5, 3, dtype=torch.double, requires_grad=True)
+    weight_ih = torch.randn(12, 3, dtype=torch.double, requires_grad=True)
+    weight_hh = torch.randn(12, 3, dtype=torch.double, requires_grad=True)
+    bias = torch.randn(12, dtype=torch.double, requires_grad=True)
+    mask = torch.tensor([[True] * 5, [True, True, False, False, False]])
+    assert torch.autograd.gradcheck(
+        lambda x, w1, w2, b: masked_lstm_direction(x, mask, w1, w2, b, reverse), (inputs, weight_ih, weight_hh, bias)
+    )
