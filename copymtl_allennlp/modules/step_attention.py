@@ -4,6 +4,35 @@ from allennlp.modules.attention import AdditiveAttention
 from allennlp.nn import util
 
 
+class _AdditiveScores(torch.autograd.Function):
+    """``scores = v · tanh(x)`` with ``x = W h + U o_i``, written as ``2 v · sigmoid(2x) - sum(v)``.
+
+    Inputs are already doubled: ``query = 2 W h`` (batch, dim), ``keys = 2 U o_i`` (batch,
+    seq_len, dim); ``v`` is (dim, 1). The forward keeps ``s = sigmoid(2x)`` (one buffer, computed
+    in place); the backward uses one buffer too (autograd through the same ops makes four of
+    this size per decoder step)::
+
+        d scores / d (2x) = 2 v s (1 - s);   d scores / d v = 2 s - 1
+    """
+
+    @staticmethod
+    def forward(ctx, query, keys, v):  # type: ignore[override]
+        # shape: (batch_size, seq_len, dim)
+        s = torch.sigmoid_(query.unsqueeze(1) + keys)
+        ctx.save_for_backward(s, v)
+        return 2 * s.matmul(v).squeeze(2) - v.sum()
+
+    @staticmethod
+    def backward(ctx, grad_scores):  # type: ignore[override]
+        s, v = ctx.saved_tensors
+        # shape: (batch_size, seq_len, dim): g 2 v s (1 - s), in one buffer
+        grad_x = grad_scores.unsqueeze(2) * (2 * v).view(1, 1, -1)
+        grad_x.mul_(s)
+        grad_x.addcmul_(grad_x, s, value=-1)
+        grad_v = 2 * grad_scores.unsqueeze(1).bmm(s).sum(dim=0).view(-1, 1) - grad_scores.sum()
+        return grad_x.sum(dim=1), grad_x, grad_v
+
+
 @Attention.register("step_additive")
 class StepAdditiveAttention(AdditiveAttention):
     """AllenNLP's additive attention, ``v · tanh(W h + U o_i)``, for a decoder that attends to the
@@ -13,9 +42,9 @@ class StepAdditiveAttention(AdditiveAttention):
     plain ``Attention`` it behaves exactly like it.
 
     :meth:`attend` works over (batch, seq_len, vector_dim) at every step, the largest elementwise
-    work of the decoder, so it uses ``tanh(x) = 2 sigmoid(2x) - 1`` (one cheap in-place sigmoid
-    instead of a tanh, which torch computes about three times slower on a CPU):
-    ``v · tanh(x) = 2 v · sigmoid(2x) - sum(v)``; :meth:`project_matrix` returns ``2 U o_i``.
+    work of the decoder, so it uses ``tanh(x) = 2 sigmoid(2x) - 1`` (a sigmoid, which torch
+    computes about three times faster than a tanh on a CPU) with a hand-written backward
+    (:class:`_AdditiveScores`); :meth:`project_matrix` returns ``2 U o_i``.
     """
 
     def project_matrix(self, matrix: torch.Tensor) -> torch.Tensor:
@@ -24,7 +53,5 @@ class StepAdditiveAttention(AdditiveAttention):
 
     def attend(self, vector: torch.Tensor, projected_matrix: torch.Tensor, matrix_mask: torch.BoolTensor) -> torch.Tensor:
         """Attention weights (batch, seq_len) for one step, from :meth:`project_matrix`'s output."""
-        # shape: (batch_size, seq_len, vector_dim): sigmoid(2 (W h + U o_i)), computed in place
-        gates = torch.sigmoid_((2 * vector.matmul(self._w_matrix)).unsqueeze(1) + projected_matrix)
-        scores = 2 * gates.matmul(self._v_vector).squeeze(2) - self._v_vector.sum()
+        scores = _AdditiveScores.apply(2 * vector.matmul(self._w_matrix), projected_matrix, self._v_vector)
         return util.masked_softmax(scores, matrix_mask) if self._normalize else scores

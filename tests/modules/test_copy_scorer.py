@@ -47,3 +47,28 @@ def test_step_attention_equals_allennlp_additive_attention():
     torch.testing.assert_close(step.attend(vector, step.project_matrix(matrix), mask), expected)
     torch.testing.assert_close(step(vector, matrix, mask), expected)
     assert expected[1, 3:].abs().max() == 0
+
+
+def test_step_attention_gradients_equal_allennlp_additive_attention():
+    from allennlp.modules.attention import AdditiveAttention
+
+    from copymtl_allennlp.modules import StepAdditiveAttention
+    from copymtl_allennlp.modules.step_attention import _AdditiveScores
+
+    torch.manual_seed(1)
+    step = StepAdditiveAttention(4, 3).double()
+    plain = AdditiveAttention(4, 3).double()
+    plain.load_state_dict(step.state_dict())
+    vector = torch.randn(2, 4, dtype=torch.double, requires_grad=True)
+    matrix = torch.randn(2, 5, 3, dtype=torch.double, requires_grad=True)
+    mask = torch.tensor([[True] * 5, [True, True, True, False, False]])
+    weights = torch.randn(2, 5, dtype=torch.double)
+    ours = (step.attend(vector, step.project_matrix(matrix), mask) * weights).sum()
+    expected = (plain(vector, matrix, mask) * weights).sum()
+    inputs = [vector, matrix, *step.parameters()]
+    for got, want in zip(torch.autograd.grad(ours, inputs), torch.autograd.grad(expected, [vector, matrix, *plain.parameters()])):
+        torch.testing.assert_close(got, want)
+    args = (torch.randn(2, 3, dtype=torch.double, requires_grad=True),
+            torch.randn(2, 5, 3, dtype=torch.double, requires_grad=True),
+            torch.randn(3, 1, dtype=torch.double, requires_grad=True))
+    assert torch.autograd.gradcheck(_AdditiveScores.apply, args)
