@@ -49,6 +49,8 @@ def main() -> None:
     command += ["--recover"] if args.recover else ["-f"]
     if args.overrides:
         command += ["-o", args.overrides]
+    # the code that trains is the code checked out now (the commit is read before training)
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     started = time.time()
     with open(args.serialization_dir.rstrip("/") + ".log", "w") as log:
         subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
@@ -70,7 +72,7 @@ def main() -> None:
         "wall_time_s": round(wall),
         "dev_metrics": {k: metrics[f"best_validation_{k}"] for k in KEYS if f"best_validation_{k}" in metrics},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "commit": subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip(),
+        "commit": commit,
         "command": " ".join(sys.argv),
     }
     if args.test:

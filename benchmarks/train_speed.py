@@ -85,8 +85,12 @@ def main() -> None:
     parser.add_argument("-o", "--overrides", default="", help="as allennlp train -o")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
+    from speed import matmul_peak_gflops  # noqa: E402  (the same peak measurement as speed.py)
+
     result = {"config": args.config, "overrides": args.overrides, "data": args.data}
+    result["matmul_peak_gflops"] = round(matmul_peak_gflops(), 1)
     result.update(measure_training(args.config, args.data, args.sentences, args.overrides, args.repeats))
+    result["per_100_gflops_peak"] = round(result["train_sentences_per_second"] / result["matmul_peak_gflops"] * 100, 1)
     result.update(
         threads=torch.get_num_threads(),
         peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
