@@ -82,7 +82,7 @@ class _MaskedLstmDirection(torch.autograd.Function):
         grad_weight_hh = weight_hh.new_zeros(weight_hh.shape)
         grad_bias = weight_hh.new_zeros(four_hidden)
         # the forward's blocks in the opposite order, each block's steps backwards
-        for start, end in blocks_in_backward_order(ctx.blocks, ctx.reverse):
+        for start, end in ctx.blocks if ctx.reverse else reversed(ctx.blocks):
             grad_gates = inputs.new_empty(end - start, batch_size, four_hidden)  # dL/dG per step
             for t in range(start, end) if ctx.reverse else range(end - 1, start - 1, -1):
                 m = keep[t]
@@ -107,10 +107,6 @@ class _MaskedLstmDirection(torch.autograd.Function):
             grad_bias += flat_grad.sum(dim=0)
             grad_inputs[start:end] = flat_grad.mm(weight_ih).view(end - start, batch_size, input_size)
         return grad_inputs, None, grad_weight_ih, grad_weight_hh, grad_bias, None
-
-
-def blocks_in_backward_order(blocks: List[Tuple[int, int]], reverse: bool) -> List[Tuple[int, int]]:
-    return list(blocks) if reverse else list(reversed(blocks))
 
 
 def masked_lstm_direction(
