@@ -102,7 +102,9 @@ class TripletDecoder(torch.nn.Module):
         Returns ``relations``, ``head_ends``, ``tail_ends`` (batch, max_triplets), ``-1`` for NA and
         for every triplet after a sentence's first NA relation (a sentence is finished there);
         ``head_lengths`` / ``tail_lengths`` with length prediction; ``loss`` with targets. With
-        ``early_exit`` decoding stops once every sentence is finished.
+        ``early_exit`` (greedy decoding only) a sentence leaves the batch once it is finished, so
+        later steps run over the unfinished sentences only, and decoding stops when none is left;
+        the outputs are the same as without it.
         """
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
@@ -135,9 +137,19 @@ class TripletDecoder(torch.nn.Module):
             predicted["head_lengths"] = torch.zeros_like(no_prediction)
             predicted["tail_lengths"] = torch.zeros_like(no_prediction)
         step_losses: List[torch.Tensor] = []
+        compact = early_exit and targets is None
+        # the batch row of each decoded sentence; None while every sentence is decoded
+        rows: Optional[torch.Tensor] = None
 
+        def record(key: str, triplet: int, values: torch.Tensor) -> None:
+            if rows is None:
+                predicted[key][:, triplet] = values
+            else:
+                predicted[key][rows, triplet] = values
+
+        all_finished = False
         for triplet in range(self.max_triplets):
-            if early_exit and targets is None and bool(finished.all()):
+            if all_finished:
                 break
             if self.multi:
                 state = self._initial_state(encoder_state, triplet, state)
@@ -173,20 +185,35 @@ class TripletDecoder(torch.nn.Module):
 
                 if role == RELATION:
                     finished = finished | (choice == self.na_relation)
-                    predicted[key][:, triplet] = torch.where(finished, -1, choice)
+                    record(key, triplet, torch.where(finished, -1, choice))
                     previous_embedding = self.relation_embedding(fed)
+                    if compact and bool(finished.any()):
+                        # finished sentences leave the batch: every later step skips them
+                        keep = (~finished).nonzero().squeeze(1)
+                        if keep.numel() == 0:
+                            all_finished = True
+                            break
+                        rows = keep if rows is None else rows[keep]
+                        finished = finished[keep]
+                        state = tuple(None if s is None else s[keep] for s in state)  # type: ignore[assignment]
+                        encoder_state = tuple(None if s is None else s[keep] for s in encoder_state)  # type: ignore[assignment]
+                        previous_embedding = previous_embedding[keep]
+                        encoder_outputs, source_mask, embedded_source = (
+                            encoder_outputs[keep], source_mask[keep], embedded_source[keep]
+                        )
+                        projected_encoder, copy_mask = projected_encoder[keep], copy_mask[keep]
+                        if attention_keys is not None:
+                            attention_keys = attention_keys[keep]
                 else:
                     is_na = choice == na_position
-                    predicted[key][:, triplet] = torch.where(finished | is_na, -1, choice)
+                    record(key, triplet, torch.where(finished | is_na, -1, choice))
                     previous_embedding = self._copied_embedding(embedded_source, fed, na_position)
                     if role == HEAD:
                         head_position = fed  # what the tail step follows on
                     if self.length_scorer is not None:
                         length_key = "head_lengths" if role == HEAD else "tail_lengths"
                         length_log_probs = self._length_log_probs(hidden, encoder_outputs, choice.clamp(max=seq_len - 1))
-                        predicted[length_key][:, triplet] = torch.where(
-                            finished | is_na, 0, length_log_probs.argmax(dim=-1) + 1
-                        )
+                        record(length_key, triplet, torch.where(finished | is_na, 0, length_log_probs.argmax(dim=-1) + 1))
                         if targets is not None:
                             step_losses.append(self._length_loss(hidden, encoder_outputs, gold[key][:, triplet], targets[length_key][:, triplet], na_position))
 

@@ -5,6 +5,7 @@ import torch
 from allennlp.modules.attention import AdditiveAttention
 
 from copymtl_allennlp.modules import CopyScorer, TripletDecoder
+from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
 EMB, HID, RELS, N = 4, 6, 3, 2
 
@@ -142,3 +143,37 @@ def test_multi_decoder_uses_one_cell_per_triplet():
         cell.register_forward_hook(lambda module, args, out, index=index: used.append(index))
     decoder(*inputs())
     assert used == [0, 0, 0, 1, 1, 1]
+
+
+@pytest.mark.parametrize(
+    "options",
+    [{}, {"num_decoders": 4}, {"mask_head_at_tail": True, "copy_kind": "linear"}, {"max_entity_length": 3}, {"cell": "gru"}],
+)
+def test_early_exit_drops_finished_sentences_without_changing_outputs(options):
+    # sentences finish (predict the NA relation) at different triplets; with early_exit they leave
+    # the batch, and every output must equal decoding the whole batch to the end
+    options = dict(options)
+    torch.manual_seed(0)
+    decoder = TripletDecoder(
+        embedding_dim=EMB,
+        hidden_dim=HID,
+        num_relations=RELS,
+        attention=StepAdditiveAttention(HID, HID),
+        copy_scorer=CopyScorer(HID, HID, options.pop("copy_kind", "selu"), hidden_size=5),
+        max_triplets=4,
+        **options,
+    )
+    encoder_outputs, mask, embedded, state = inputs((5, 3, 4, 2, 5, 1, 3, 4, 2, 5, 4, 3))
+    if decoder.cell == "gru":
+        state = (state[0], None)
+    finish_counts = set()
+    for bias in (-0.3, 0.0, 0.3, 0.6, 1.0):
+        with torch.no_grad():
+            decoder.na_scorer.bias.fill_(bias)
+        full = decoder(encoder_outputs, mask, embedded, state, early_exit=False)
+        compacted = decoder(encoder_outputs, mask, embedded, state, early_exit=True)
+        assert full.keys() == compacted.keys()
+        for key in full:
+            assert torch.equal(full[key], compacted[key]), key
+        finish_counts.update((full["relations"] >= 0).sum(dim=1).tolist())
+    assert len(finish_counts) >= 3  # the case under test happened: sentences finished at different triplets
