@@ -141,8 +141,12 @@ def test_multi_decoder_uses_one_cell_per_triplet():
     used = []
     for index, cell in enumerate(decoder.cells):
         cell.register_forward_hook(lambda module, args, out, index=index: used.append(index))
-    decoder(*inputs())
+    with torch.no_grad():  # (with autograd the steps use the cells' weights without calling them)
+        decoder(*inputs())
     assert used == [0, 0, 0, 1, 1, 1]
+    gold = targets([[0, 1], [2, -1]], [[4, 3], [0, -1]], [[1, 0], [2, -1]])
+    decoder(*inputs(), targets=gold)["loss"].backward()
+    assert all(cell.weight_hh.grad.abs().sum() > 0 for cell in decoder.cells)
 
 
 @pytest.mark.parametrize(
