@@ -1,4 +1,4 @@
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -8,7 +8,6 @@ from allennlp.nn import util
 from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
-from copymtl_allennlp.modules.step_gradients import lstm_cell_step, shared_by_steps, step_weighted_sum
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
@@ -39,9 +38,6 @@ class TripletDecoder(torch.nn.Module):
     Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over all ``3 · max_triplets`` steps
     (NA padding included, plus the length terms), averaged over the sentences of the batch.
     """
-
-    # False: plain autograd for every use of the shared tensors (the reference the tests compare with)
-    collect_step_gradients = True
 
     def __init__(
         self,
@@ -123,13 +119,6 @@ class TripletDecoder(torch.nn.Module):
         )
         # shape: (batch_size, seq_len + 1)
         copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
-        # with autograd, what every step uses collects its gradient over the steps (step_gradients.py)
-        shared: Dict[str, Any] = {}
-        values = encoder_outputs  # what the attention averages into the context
-        if torch.is_grad_enabled() and self.collect_step_gradients:
-            values, shared["values"] = shared_by_steps(encoder_outputs)
-            if attention_keys is not None:
-                attention_keys, shared["keys"] = shared_by_steps(attention_keys)
 
         gold: Dict[str, torch.Tensor] = {}
         if targets is not None:
@@ -165,13 +154,9 @@ class TripletDecoder(torch.nn.Module):
             if self.multi:
                 state = self._initial_state(encoder_state, triplet, state)
             cell = self.cells[triplet if self.multi else 0]
-            if "values" in shared and self.cell == "lstm" and (triplet == 0 or self.multi):
-                weight_ih, sink_ih = shared_by_steps(cell.weight_ih)
-                weight_hh, sink_hh = shared_by_steps(cell.weight_hh)
-                shared["cell"] = (weight_ih, weight_hh, sink_ih, sink_hh)
             head_position: Optional[torch.Tensor] = None
             for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
-                state = self._step(cell, previous_embedding, state, values, source_mask, attention_keys, shared)
+                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys)
                 hidden = state[0]
                 # shape: (batch_size, 1); q_NA, Eq. 7
                 na_score = self.na_scorer(hidden)
@@ -213,8 +198,9 @@ class TripletDecoder(torch.nn.Module):
                         state = tuple(None if s is None else s[keep] for s in state)  # type: ignore[assignment]
                         encoder_state = tuple(None if s is None else s[keep] for s in encoder_state)  # type: ignore[assignment]
                         previous_embedding = previous_embedding[keep]
-                        encoder_outputs, values = encoder_outputs[keep], values[keep]
-                        source_mask, embedded_source = source_mask[keep], embedded_source[keep]
+                        encoder_outputs, source_mask, embedded_source = (
+                            encoder_outputs[keep], source_mask[keep], embedded_source[keep]
+                        )
                         projected_encoder, copy_mask = projected_encoder[keep], copy_mask[keep]
                         if attention_keys is not None:
                             attention_keys = attention_keys[keep]
@@ -259,28 +245,18 @@ class TripletDecoder(torch.nn.Module):
         encoder_outputs: torch.Tensor,
         source_mask: torch.BoolTensor,
         attention_keys: Optional[torch.Tensor] = None,
-        shared: Optional[Dict[str, Any]] = None,
     ) -> RnnState:
-        """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step. ``shared``: the
-        gradient sinks of the tensors every step uses (:mod:`step_gradients`), if any."""
-        shared = shared or {}
+        """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
         # shape: (batch_size, seq_len)
         if attention_keys is not None:
-            attention_weights = self.attention.attend(  # type: ignore[operator]
-                state[0], attention_keys, source_mask, shared.get("keys")
-            )
+            attention_weights = self.attention.attend(state[0], attention_keys, source_mask)  # type: ignore[operator]
         else:
             attention_weights = self.attention(state[0], encoder_outputs, source_mask)
         # shape: (batch_size, hidden_dim)
-        if "values" in shared:
-            context = step_weighted_sum(attention_weights, encoder_outputs, shared["values"])
-        else:
-            context = util.weighted_sum(encoder_outputs, attention_weights)
+        context = util.weighted_sum(encoder_outputs, attention_weights)
         # shape: (batch_size, embedding_dim)
         cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
         if self.cell == "lstm":
-            if "cell" in shared:
-                return lstm_cell_step(cell_input, state, cell, *shared["cell"])
             return cell(cell_input, state)
         return cell(cell_input, state[0]), None
 
