@@ -32,11 +32,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Dict
+from typing import Dict, List
 
 import torch
 from allennlp.common import Params
-from allennlp.data import DatasetReader, Vocabulary
+from allennlp.data import Batch, DatasetReader, Vocabulary
 from allennlp.models import Model, load_archive
 from allennlp.models.archival import archive_model
 from train_speed import measure_training
@@ -99,6 +99,29 @@ def forward_flops(model: Model, length: float) -> Dict[str, float]:
     tagging = 2 * n * h * 3 if model.tagging_head is not None else 0
     total = encoder_flops + once_per_sentence + steps * per_step + tagging
     return {"encoder": encoder_flops, "decoder": once_per_sentence + steps * per_step, "tagging": tagging, "total": total}
+
+
+def decoder_row_steps(model: Model, predictor: CopyMTLPredictor, records: List[Dict], batch_size: int) -> Dict[str, int]:
+    """Decoder work as (sentence, step) pairs over ``records`` in the Python API's batches (sorted
+    by length): decoding every step; stopping once every sentence of a batch is finished (at a
+    triplet boundary); and letting each finished sentence leave the batch (what the decoder does).
+    Exact counts, free of the machine's noise: a sentence with k triplets is finished at the
+    relation step of triplet k + 1."""
+    instances = sorted((predictor._json_to_instance(r) for r in records), key=lambda i: len(i["source_tokens"]))
+    for instance in instances:
+        predictor._dataset_reader.apply_token_indexers(instance)
+    steps_per_triplet, max_triplets = 3, model.decoder.max_triplets
+    counts = {"every_step": 0, "until_all_finished": 0, "finished_leave_batch": 0}
+    for start in range(0, len(instances), batch_size):
+        batch = Batch(instances[start : start + batch_size])
+        batch.index_instances(model.vocab)
+        with torch.no_grad():
+            outputs = model(**batch.as_tensor_dict())["predicted_relations"].tolist()
+        decoded = [sum(1 for _ in itertools.takewhile(lambda r: r >= 0, row)) for row in outputs]
+        counts["every_step"] += len(outputs) * steps_per_triplet * max_triplets
+        counts["until_all_finished"] += len(outputs) * steps_per_triplet * min(max_triplets, max(decoded) + 1)
+        counts["finished_leave_batch"] += sum(min(steps_per_triplet * max_triplets, steps_per_triplet * k + 1) for k in decoded)
+    return counts
 
 
 def main() -> None:
@@ -165,6 +188,7 @@ def main() -> None:
             rates.append(len(sentences) / (time.perf_counter() - started))
         result["inference_python_api"][f"batch_{size}"] = normalised(statistics.median(rates))
     result["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+    result["decoder_row_steps_batch_100"] = decoder_row_steps(model, predictor, records, 100)
 
     # inference through `allennlp predict`
     if not args.skip_cli:
