@@ -17,12 +17,41 @@ carries the state gradients, and the weight gradients are matmuls over **blocks 
 (``dW_hh = sum_t dG_t^T h_{t-1}`` as ``dG_block^T H_block``). Time is processed in blocks of
 about 4M gate values so that no buffer grows with the sentence length: large fresh buffers cost
 page faults on every batch.
+
+The recurrent products ``h_{t-1} W_hh^T`` (forward) and ``dG_t W_hh`` (backward) multiply a
+batch of 100 rows by the same 16 MB matrix at every step: :func:`recurrent_product` lays that
+matrix out once per call for oneDNN (``torch.ops.mkldnn``, the packed weights torch's own CPU
+inference compiler uses), instead of BLAS re-packing it at every step.
 """
-from typing import List, Tuple
+from typing import Callable, List, Tuple
 
 import torch
 
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
+PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
+
+
+def _onednn_linear_available() -> bool:
+    return (
+        torch.backends.mkldnn.is_available()
+        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
+        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
+    )
+
+
+_ONEDNN_LINEAR = _onednn_linear_available()
+
+
+def recurrent_product(weight: torch.Tensor, rows: int) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``x -> x weight^T`` for a ``weight`` (out, in) that multiplies ``rows``-row inputs at every
+    step of a loop. On a CPU in float32 with oneDNN, the weight is reordered once into oneDNN's
+    blocked layout and every step runs a packed product (same values up to float rounding);
+    otherwise a plain ``matmul``. ``weight`` must not change while the function is used."""
+    if PACKED_PRODUCTS and _ONEDNN_LINEAR and weight.device.type == "cpu" and weight.dtype == torch.float32:
+        packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), rows)
+        return lambda x: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+    weight_t = weight.detach().t()
+    return lambda x: x.matmul(weight_t)
 
 
 def _blocks(seq_len: int, batch_size: int, four_hidden: int) -> List[Tuple[int, int]]:
@@ -45,14 +74,14 @@ class _MaskedLstmDirection(torch.autograd.Function):
         previous_h: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
         previous_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
         tanh_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
-        weight_hh_t = weight_hh.t()
+        recurrent = recurrent_product(weight_hh, batch_size)  # h W_hh^T
         for start, end in reversed(blocks) if reverse else blocks:
             # shape: (block_len, batch_size, 4 * hidden): the input half of G for the block
             input_gates = torch.addmm(bias, inputs[start:end].reshape(-1, input_size), weight_ih.t())
             input_gates = input_gates.view(end - start, batch_size, four_hidden)
             for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
                 previous_h[t], previous_c[t] = h, c
-                pre_activation = torch.addmm(input_gates[t - start], h, weight_hh_t)
+                pre_activation = recurrent(h).add_(input_gates[t - start])
                 act = torch.sigmoid(pre_activation)
                 torch.tanh(pre_activation[:, 2 * hidden : 3 * hidden], out=act[:, 2 * hidden : 3 * hidden])  # g
                 i, f, g, o = act.chunk(4, dim=1)
@@ -81,6 +110,7 @@ class _MaskedLstmDirection(torch.autograd.Function):
         grad_weight_ih = weight_ih.new_zeros(weight_ih.shape)
         grad_weight_hh = weight_hh.new_zeros(weight_hh.shape)
         grad_bias = weight_hh.new_zeros(four_hidden)
+        recurrent_t = recurrent_product(weight_hh.t(), batch_size)  # dG W_hh
         # the forward's blocks in the opposite order, each block's steps backwards
         for start, end in ctx.blocks if ctx.reverse else reversed(ctx.blocks):
             grad_gates = inputs.new_empty(end - start, batch_size, four_hidden)  # dL/dG per step
@@ -98,7 +128,7 @@ class _MaskedLstmDirection(torch.autograd.Function):
                 torch.mul(dh_new * tc, o * (1 - o), out=do)
                 carry = 1 - m
                 dc = torch.addcmul(dc_new * f, dc, carry)
-                dh = torch.addmm(dh * carry, grad_gates[t - start], weight_hh)
+                dh = recurrent_t(grad_gates[t - start]).addcmul_(dh, carry)
             # the weight gradients of the whole block: one matmul each
             flat_grad = grad_gates.view(-1, four_hidden)
             grad_weight_hh.addmm_(flat_grad.t(), torch.cat(previous_h[start:end]))

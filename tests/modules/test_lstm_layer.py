@@ -60,3 +60,28 @@ def test_gradcheck(monkeypatch, reverse):
     assert torch.autograd.gradcheck(
         lambda x, w1, w2, b: masked_lstm_direction(x, mask, w1, w2, b, reverse), (inputs, weight_ih, weight_hh, bias)
     )
+
+
+@pytest.mark.skipif(not lstm_layer._ONEDNN_LINEAR, reason="this torch has no oneDNN linear")
+def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
+    torch.manual_seed(2)
+    lstm = torch.nn.LSTM(8, 32, bidirectional=True, batch_first=True)
+    inputs = torch.randn(5, 9, 8, requires_grad=True)
+    mask = torch.arange(9).unsqueeze(0) < torch.tensor([9, 4, 1, 7, 9]).unsqueeze(1)
+    weights = None
+
+    def run(packed: bool):
+        nonlocal weights
+        monkeypatch.setattr(lstm_layer, "PACKED_PRODUCTS", packed)
+        outputs = _both_directions(lstm, inputs, mask)
+        weights = weights or [torch.randn_like(t) for t in outputs]
+        grads = torch.autograd.grad(sum((t * w).sum() for t, w in zip(outputs, weights)), [inputs, *lstm.parameters()])
+        return [*outputs, *grads]
+
+    calls = []
+    reorder = torch.ops.mkldnn._reorder_linear_weight
+    monkeypatch.setattr(lstm_layer.torch.ops.mkldnn, "_reorder_linear_weight", lambda *a: calls.append(1) or reorder(*a), raising=False)
+    packed, plain = run(True), run(False)
+    assert len(calls) == 4  # W_hh and W_hh^T of each direction, once each
+    for got, expected in zip(packed, plain):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)

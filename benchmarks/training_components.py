@@ -1,0 +1,121 @@
+#!/usr/bin/env python
+"""Where a paper-size training step's time goes, timed without a profiler: the encoder (forward +
+backward), the decoder (forward + backward, from the encoder's outputs), the tagging head (CRF
+loss, forward + backward), the optimizer step, and the whole step, each over the same batches
+(the config's reader, vocabulary, model, optimizer and batching, as `benchmarks/train_speed.py`),
+the parts alternating batch by batch in one process so that the machine's drift hits them alike.
+
+    python benchmarks/training_components.py training_config/copymtl_webnlg.jsonnet \\
+        ../shared/data/webnlg/train.jsonl --sentences 500 [--rounds 2]
+
+Each part's backward starts from fixed random gradients of its outputs (the encoder, whose real
+gradients come from the decoder and the tagging head) or from its own loss (decoder, tagging
+head), so the parts do the work they do inside a step; their sum can differ from the whole step
+(the step also embeds, averages and sums losses).
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+from typing import Callable, Dict
+
+import torch
+from allennlp.common import Params
+from allennlp.data import DataLoader, DatasetReader, Vocabulary
+from allennlp.models import Model
+from allennlp.nn import util
+from allennlp.training.optimizers import Optimizer
+
+import copymtl_allennlp  # noqa: F401
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("config")
+    parser.add_argument("data")
+    parser.add_argument("--sentences", type=int, default=500)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("-o", "--overrides", default="")
+    args = parser.parse_args()
+    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
+        os.environ.setdefault(name, args.data)
+    params = Params.from_file(args.config, args.overrides)
+    torch.manual_seed(params.get("pytorch_seed", 1))
+    reader = DatasetReader.from_params(params.pop("dataset_reader"), max_instances=args.sentences)
+    loader = DataLoader.from_params(params.pop("data_loader"), reader=reader, data_path=args.data)
+    vocab = Vocabulary.from_instances(loader.iter_instances())
+    loader.index_with(vocab)
+    model = Model.from_params(vocab=vocab, params=params.pop("model"))
+    optimizer = Optimizer.from_params(
+        model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
+        params=params.pop("trainer").pop("optimizer"),
+    )
+    model.train()
+    batches = list(loader)
+
+    # per batch: the inputs of each part, computed once (detached leaves where a part starts)
+    prepared = []
+    for tensors in batches:
+        mask = util.get_text_field_mask(tensors["source_tokens"])
+        with torch.no_grad():
+            embedded = model.source_embedder(tensors["source_tokens"])
+            outputs, (h, c) = model.encoder.forward_with_state(embedded, mask)
+        targets = {
+            "relations": tensors["target_relations"],
+            "head_ends": tensors["target_head_ends"],
+            "tail_ends": tensors["target_tail_ends"],
+        }
+        prepared.append((tensors, mask, embedded, outputs, h, c, targets))
+
+    def leaf(x: torch.Tensor) -> torch.Tensor:
+        return x.detach().requires_grad_()
+
+    def encoder(tensors, mask, embedded, outputs, h, c, targets) -> None:
+        out, (h1, c1) = model.encoder.forward_with_state(leaf(embedded), mask)
+        torch.autograd.backward([out, h1, c1], [torch.ones_like(out) * 1e-3, torch.ones_like(h1), torch.ones_like(c1)])
+
+    def decoder(tensors, mask, embedded, outputs, h, c, targets) -> None:
+        loss = model.decoder(leaf(outputs), mask, leaf(embedded), (leaf(h), leaf(c)), targets=targets, feeding=model.feeding)["loss"]
+        loss.backward()
+
+    def tagging(tensors, mask, embedded, outputs, h, c, targets) -> None:
+        if model.tagging_head is not None:
+            model.tagging_head.loss(model.tagging_head(leaf(outputs)), tensors["entity_tags"], mask).backward()
+
+    def optimizer_step(*_) -> None:
+        optimizer.step()
+
+    def whole_step(tensors, *_) -> None:
+        optimizer.zero_grad()
+        model(**tensors)["loss"].backward()
+        optimizer.step()
+
+    parts: Dict[str, Callable] = {
+        "encoder": encoder, "decoder": decoder, "tagging_head": tagging,
+        "optimizer": optimizer_step, "whole_step": whole_step,
+    }
+    whole_step(batches[0])  # warm-up, and gradients exist for the optimizer part
+    seconds: Dict[str, list] = {name: [] for name in parts}
+    for _ in range(args.rounds):
+        for batch in prepared:
+            for name, part in parts.items():
+                started = time.perf_counter()
+                part(*batch)
+                seconds[name].append(time.perf_counter() - started)
+    sentences = sum(len(t["metadata"]) for t in batches) * args.rounds
+    totals = {name: sum(values) for name, values in seconds.items()}
+    result = {
+        "config": args.config, "overrides": args.overrides, "data": args.data,
+        "sentences_per_round": sentences // args.rounds, "rounds": args.rounds, "batches": len(batches),
+        "mean_tokens": round(statistics.mean(float(m.sum(1).float().mean()) for _, m, *_ in prepared), 1),
+        "ms_per_sentence": {name: round(1000 * total / sentences, 2) for name, total in totals.items()},
+        "share_of_whole_step": {name: round(total / totals["whole_step"], 3) for name, total in totals.items()},
+        "whole_step_sentences_per_second": round(sentences / totals["whole_step"], 1),
+        "threads": torch.get_num_threads(),
+    }
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
