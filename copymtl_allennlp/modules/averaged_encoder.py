@@ -8,6 +8,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
 
 RnnState = Tuple[torch.Tensor, Optional[torch.Tensor]]  # (h, c); c is None for a GRU
+MASKED_LOOP_FOR_INFERENCE = True  # a one-layer LSTM on a CPU runs the masked loop without autograd too
 
 
 @Seq2SeqEncoder.register("averaged_bidirectional")
@@ -50,7 +51,7 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         return self.forward_with_state(inputs, mask)[0]
 
     def forward_with_state(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, RnnState]:
-        if inputs.device.type == "cpu" and self.rnn.num_layers == 1 and torch.is_grad_enabled():
+        if self._use_masked_loop(inputs):
             # shape: (batch_size, seq_len, hidden_size), the directions already averaged
             outputs, final = self._masked_loop(inputs, mask)
         else:
@@ -71,6 +72,11 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
             h, c = final
             return outputs, (average_directions(h), average_directions(c))
         return outputs, (average_directions(final), None)
+
+    def _use_masked_loop(self, inputs: torch.Tensor) -> bool:
+        if inputs.device.type != "cpu" or self.rnn.num_layers != 1:
+            return False
+        return torch.is_grad_enabled() or (self.cell == "lstm" and MASKED_LOOP_FOR_INFERENCE)
 
     def _masked_loop(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """The one-layer bidirectional RNN of ``self.rnn`` (same weights and equations as

@@ -23,7 +23,7 @@ batch of 100 rows by the same 16 MB matrix at every step: :func:`recurrent_produ
 matrix out once per call for oneDNN (``torch.ops.mkldnn``, the packed weights torch's own CPU
 inference compiler uses), instead of BLAS re-packing it at every step.
 """
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 
@@ -59,6 +59,32 @@ def _blocks(seq_len: int, batch_size: int, four_hidden: int) -> List[Tuple[int, 
     return [(start, min(start + size, seq_len)) for start in range(0, seq_len, size)]
 
 
+def _activate_gates(gates: torch.Tensor, c: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+    """In place: ``G`` (rows, 4H) becomes the activations i, f, g, o. Returns ``c_t``, ``tanh(c_t)``."""
+    hidden = c.size(1)
+    torch.sigmoid_(gates[:, : 2 * hidden])  # i, f
+    torch.tanh_(gates[:, 2 * hidden : 3 * hidden])  # g
+    torch.sigmoid_(gates[:, 3 * hidden :])  # o
+    i, f, g, _ = gates.chunk(4, dim=1)
+    c_new = torch.addcmul(f * c, i, g)
+    return c_new, torch.tanh(c_new)
+
+
+def _gate_gradients(
+    dh: torch.Tensor, dc: torch.Tensor, activations: torch.Tensor, c_previous: torch.Tensor, tanh_c: torch.Tensor, out: torch.Tensor
+) -> torch.Tensor:
+    """The backward of one LSTM step's gates: from ``dL/dh_t`` and the ``dL/dc_t`` arriving from
+    later steps, writes ``dL/dG`` (rows, 4H) into ``out`` and returns the full ``dL/dc_t``."""
+    i, f, g, o = activations.chunk(4, dim=1)
+    dc = torch.addcmul(dc, dh * o, 1 - tanh_c * tanh_c)
+    di, df, dg, do = out.chunk(4, dim=1)
+    torch.mul(dc * g, i * (1 - i), out=di)
+    torch.mul(dc * c_previous, f * (1 - f), out=df)
+    torch.mul(dc * i, 1 - g * g, out=dg)
+    torch.mul(dh * tanh_c, o * (1 - o), out=do)
+    return dc
+
+
 class _MaskedLstmDirection(torch.autograd.Function):
     @staticmethod
     def forward(ctx, inputs, mask, weight_ih, weight_hh, bias, reverse):  # type: ignore[override]
@@ -74,27 +100,27 @@ class _MaskedLstmDirection(torch.autograd.Function):
         previous_h: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
         previous_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
         tanh_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
+        keep = any(ctx.needs_input_grad)  # nothing is kept without autograd (inference)
         recurrent = recurrent_product(weight_hh, batch_size)  # h W_hh^T
         for start, end in reversed(blocks) if reverse else blocks:
             # shape: (block_len, batch_size, 4 * hidden): the input half of G for the block
             input_gates = torch.addmm(bias, inputs[start:end].reshape(-1, input_size), weight_ih.t())
             input_gates = input_gates.view(end - start, batch_size, four_hidden)
             for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
-                previous_h[t], previous_c[t] = h, c
-                pre_activation = recurrent(h).add_(input_gates[t - start])
-                act = torch.sigmoid(pre_activation)
-                torch.tanh(pre_activation[:, 2 * hidden : 3 * hidden], out=act[:, 2 * hidden : 3 * hidden])  # g
-                i, f, g, o = act.chunk(4, dim=1)
-                c_new = torch.addcmul(f * c, i, g)
-                tc = torch.tanh(c_new)
-                h_new = o * tc
+                if keep:
+                    previous_h[t], previous_c[t] = h, c
+                act = recurrent(h).add_(input_gates[t - start])
+                c_new, tc = _activate_gates(act, c)
+                h_new = act[:, 3 * hidden :] * tc
                 m = mask[t]
                 torch.mul(h_new, m, out=outputs[:, t])
                 c = torch.where(m, c_new, c)
                 h = torch.where(m, h_new, h)
-                activations[t], tanh_c[t] = act, tc
+                if keep:
+                    activations[t], tanh_c[t] = act, tc
         ctx.reverse, ctx.blocks, ctx.seq_len = reverse, blocks, seq_len
-        ctx.save_for_backward(inputs, mask, weight_ih, weight_hh, *activations, *previous_h, *previous_c, *tanh_c)
+        if keep:
+            ctx.save_for_backward(inputs, mask, weight_ih, weight_hh, *activations, *previous_h, *previous_c, *tanh_c)
         return outputs, h, c
 
     @staticmethod
@@ -116,18 +142,11 @@ class _MaskedLstmDirection(torch.autograd.Function):
             grad_gates = inputs.new_empty(end - start, batch_size, four_hidden)  # dL/dG per step
             for t in range(start, end) if ctx.reverse else range(end - 1, start - 1, -1):
                 m = keep[t]
-                i, f, g, o = activations[t].chunk(4, dim=1)
-                tc = tanh_c[t]
                 # h_t = m h_new + (1 - m) h_{t-1}, output_t = m h_new; the same for c
                 dh_new = (dh + grad_outputs[:, t]) * m
-                dc_new = torch.addcmul(dc * m, dh_new * o, 1 - tc * tc)
-                di, df, dg, do = grad_gates[t - start].chunk(4, dim=1)
-                torch.mul(dc_new * g, i * (1 - i), out=di)
-                torch.mul(dc_new * previous_c[t], f * (1 - f), out=df)
-                torch.mul(dc_new * i, 1 - g * g, out=dg)
-                torch.mul(dh_new * tc, o * (1 - o), out=do)
+                dc_new = _gate_gradients(dh_new, dc * m, activations[t], previous_c[t], tanh_c[t], grad_gates[t - start])
                 carry = 1 - m
-                dc = torch.addcmul(dc_new * f, dc, carry)
+                dc = torch.addcmul(dc_new * activations[t].chunk(4, dim=1)[1], dc, carry)
                 dh = recurrent_t(grad_gates[t - start]).addcmul_(dh, carry)
             # the weight gradients of the whole block: one matmul each
             flat_grad = grad_gates.view(-1, four_hidden)
@@ -156,6 +175,110 @@ def masked_lstm_direction(
     Returns outputs (batch, seq_len, H), zero at padding, and the final ``h``, ``c`` (batch, H):
     after the last token (forward) or the first (``reverse``).
     """
+    if not torch.is_grad_enabled():
+        return _lstm_direction_without_autograd(inputs, mask, weight_ih, weight_hh, bias, reverse)
     time_major = inputs.transpose(0, 1).contiguous()
     step_mask = mask.transpose(0, 1).unsqueeze(2).contiguous()
     return _MaskedLstmDirection.apply(time_major, step_mask, weight_ih, weight_hh, bias, reverse)
+
+
+@torch.no_grad()
+def _lstm_direction_without_autograd(
+    inputs: torch.Tensor,
+    mask: torch.BoolTensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias: torch.Tensor,
+    reverse: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:func:`masked_lstm_direction` for inference, skipping padding as packed sequences do:
+    the sentences are sorted by length, so the sentences that have a token at step t are the
+    first ``n_t`` rows, and each step runs over those rows only (a sentence's state stays as it
+    is outside its tokens: the forward direction ends at its last token, the backward direction
+    starts there from zero)."""
+    batch_size, seq_len, input_size = inputs.shape
+    four_hidden, hidden = weight_hh.shape
+    lengths = mask.sum(dim=1)
+    order = lengths.argsort(descending=True, stable=True)
+    # rows of the sorted batch with a token at each step
+    active = (lengths[order].unsqueeze(0) > torch.arange(seq_len, device=inputs.device).unsqueeze(1)).sum(dim=1).tolist()
+    time_major = inputs[order].transpose(0, 1)
+    outputs = inputs.new_zeros(seq_len, batch_size, hidden)
+    h = inputs.new_zeros(batch_size, hidden)
+    c = inputs.new_zeros(batch_size, hidden)
+    recurrent = recurrent_product(weight_hh, batch_size)  # h W_hh^T
+    for start, end in reversed(_blocks(seq_len, batch_size, four_hidden)) if reverse else _blocks(seq_len, batch_size, four_hidden):
+        # shape: (block_len, batch_size, 4 * hidden): the input half of G for the block
+        input_gates = torch.addmm(bias, time_major[start:end].reshape(-1, input_size), weight_ih.t())
+        input_gates = input_gates.view(end - start, batch_size, four_hidden)
+        for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
+            n = active[t]
+            if n == 0:
+                continue
+            gates = recurrent(h[:n]).add_(input_gates[t - start, :n])
+            c[:n], tanh_c = _activate_gates(gates, c[:n])
+            torch.mul(gates[:, 3 * hidden :], tanh_c, out=outputs[t, :n])
+            h[:n] = outputs[t, :n]
+    restore = order.argsort()
+    return outputs.transpose(0, 1)[restore], h[restore], c[restore]
+
+
+class RecurrentProducts:
+    """The two products of one LSTM cell's recurrent weight over one batch's decoder steps,
+    ``h W_hh^T`` (forward) and ``dG W_hh`` (backward), each laid out once (on first use) by
+    :func:`recurrent_product`. Valid while the weight does not change (one forward and backward)."""
+
+    def __init__(self, weight_hh: torch.Tensor, rows: int) -> None:
+        self.weight_hh, self.rows = weight_hh, rows
+        self._forward: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+        self._backward: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        if self._forward is None:
+            self._forward = recurrent_product(self.weight_hh, self.rows)
+        return self._forward(h)
+
+    def backward(self, grad_gates: torch.Tensor) -> torch.Tensor:
+        if self._backward is None:
+            self._backward = recurrent_product(self.weight_hh.t(), self.rows)
+        return self._backward(grad_gates)
+
+
+class _LstmCellStep(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, h, c, weight_ih, weight_hh, bias, products):  # type: ignore[override]
+        hidden = h.size(1)
+        activations = products.forward(h).add_(torch.addmm(bias, x, weight_ih.t()))
+        c_new, tanh_c = _activate_gates(activations, c)
+        h_new = activations[:, 3 * hidden :] * tanh_c
+        ctx.products = products
+        ctx.save_for_backward(x, h, c, weight_ih, activations, tanh_c)
+        return h_new, c_new
+
+    @staticmethod
+    def backward(ctx, grad_h, grad_c):  # type: ignore[override]
+        x, h, c, weight_ih, activations, tanh_c = ctx.saved_tensors
+        grad_gates = torch.empty_like(activations)
+        grad_c = _gate_gradients(grad_h, grad_c, activations, c, tanh_c, grad_gates)
+        grad_x = grad_gates.mm(weight_ih) if ctx.needs_input_grad[0] else None
+        grad_h_previous = ctx.products.backward(grad_gates) if ctx.needs_input_grad[1] else None
+        grad_c_previous = grad_c * activations.chunk(4, dim=1)[1]  # dc_t/dc_{t-1} = f
+        grad_weight_ih = grad_gates.t().mm(x) if ctx.needs_input_grad[3] else None
+        grad_weight_hh = grad_gates.t().mm(h) if ctx.needs_input_grad[4] else None
+        grad_bias = grad_gates.sum(dim=0) if ctx.needs_input_grad[5] else None
+        return grad_x, grad_h_previous, grad_c_previous, grad_weight_ih, grad_weight_hh, grad_bias, None
+
+
+def lstm_cell_step(
+    cell: torch.nn.LSTMCell, x: torch.Tensor, state: Tuple[torch.Tensor, torch.Tensor], products: RecurrentProducts
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``cell(x, state)`` (same weights, gate order and results as ``torch.nn.LSTMCell``) with the
+    recurrent products of ``products``, whose weight must be ``cell.weight_hh``: a decoder that
+    runs the same cell for many steps of a batch lays its recurrent weight out once."""
+    h, c = state
+    bias = cell.bias_ih + cell.bias_hh
+    if not torch.is_grad_enabled():
+        activations = products.forward(h).add_(torch.addmm(bias, x, cell.weight_ih.t()))
+        c_new, tanh_c = _activate_gates(activations, c)
+        return activations[:, 3 * h.size(1) :] * tanh_c, c_new
+    return _LstmCellStep.apply(x, h, c, cell.weight_ih, cell.weight_hh, bias, products)

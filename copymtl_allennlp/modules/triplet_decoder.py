@@ -7,10 +7,12 @@ from allennlp.nn import util
 
 from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
+from copymtl_allennlp.modules.lstm_layer import RecurrentProducts, lstm_cell_step
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
+CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
 
 
 class TripletDecoder(torch.nn.Module):
@@ -128,6 +130,11 @@ class TripletDecoder(torch.nn.Module):
                 "tail_ends": targets["tail_ends"].masked_fill(targets["tail_ends"] < 0, na_position),
             }
 
+        # the recurrent weight of each LSTM cell, laid out once for all of this batch's steps
+        products: List[Optional[RecurrentProducts]] = [
+            RecurrentProducts(cell.weight_hh, batch_size) if self.cell == "lstm" and device.type == "cpu" and CPU_CELL_STEP else None
+            for cell in self.cells
+        ]
         state = self._initial_state(encoder_state, 0)
         previous_embedding = self.start_embedding.expand(batch_size, -1)
         finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
@@ -154,9 +161,10 @@ class TripletDecoder(torch.nn.Module):
             if self.multi:
                 state = self._initial_state(encoder_state, triplet, state)
             cell = self.cells[triplet if self.multi else 0]
+            cell_products = products[triplet if self.multi else 0]
             head_position: Optional[torch.Tensor] = None
             for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
-                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys)
+                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys, cell_products)
                 hidden = state[0]
                 # shape: (batch_size, 1); q_NA, Eq. 7
                 na_score = self.na_scorer(hidden)
@@ -245,6 +253,7 @@ class TripletDecoder(torch.nn.Module):
         encoder_outputs: torch.Tensor,
         source_mask: torch.BoolTensor,
         attention_keys: Optional[torch.Tensor] = None,
+        products: Optional[RecurrentProducts] = None,
     ) -> RnnState:
         """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
         # shape: (batch_size, seq_len)
@@ -257,7 +266,7 @@ class TripletDecoder(torch.nn.Module):
         # shape: (batch_size, embedding_dim)
         cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
         if self.cell == "lstm":
-            return cell(cell_input, state)
+            return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products)
         return cell(cell_input, state[0]), None
 
     @staticmethod

@@ -52,6 +52,25 @@ def test_inference_path_gives_the_training_path_results():
     mask = torch.arange(5).unsqueeze(0) < torch.tensor([[5], [3]])
     with_grad, (h1, c1) = encoder.forward_with_state(inputs, mask)  # masked loop
     with torch.no_grad():
-        without, (h2, c2) = encoder.forward_with_state(inputs, mask)  # packed torch.nn.LSTM
+        without, (h2, c2) = encoder.forward_with_state(inputs, mask)  # the loop over sorted rows
     torch.testing.assert_close(with_grad, without)
     torch.testing.assert_close((h1, c1), (h2, c2))
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])  # oneDNN-packed and plain products
+def test_inference_loop_equals_torch_packed_lstm(dtype):
+    torch.manual_seed(3)
+    encoder = AveragedBidirectionalEncoder(input_size=5, hidden_size=16).to(dtype)
+    # unsorted lengths, ties, a one-token sentence, a batch longer than most of its sentences
+    lengths = torch.tensor([4, 9, 1, 4, 7, 2])
+    inputs = torch.randn(6, 9, 5, dtype=dtype)
+    mask = torch.arange(9).unsqueeze(0) < lengths.unsqueeze(1)
+    with torch.no_grad():
+        outputs, (h, c) = encoder.forward_with_state(inputs, mask)
+        packed = pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False)
+        reference, (h_ref, c_ref) = encoder.rnn(packed)
+    reference, _ = pad_packed_sequence(reference, batch_first=True, total_length=9)
+    torch.testing.assert_close(outputs, (reference[..., :16] + reference[..., 16:]) / 2)
+    torch.testing.assert_close(h, h_ref.mean(0))
+    torch.testing.assert_close(c, c_ref.mean(0))
+    assert outputs[2, 1:].abs().max() == 0

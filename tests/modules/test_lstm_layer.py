@@ -85,3 +85,42 @@ def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
     assert len(calls) == 4  # W_hh and W_hh^T of each direction, once each
     for got, expected in zip(packed, plain):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # plain and oneDNN-packed products
+def test_lstm_cell_steps_equal_torch_lstm_cell(dtype):
+    torch.manual_seed(4)
+    cell = torch.nn.LSTMCell(6, 24).to(dtype)
+    xs = torch.randn(3, 5, 6, dtype=dtype, requires_grad=True)
+    h0 = torch.randn(5, 24, dtype=dtype, requires_grad=True)
+    c0 = torch.randn(5, 24, dtype=dtype, requires_grad=True)
+    weights = torch.randn(3, 5, 24, dtype=dtype)
+
+    def run(step):
+        state, loss = (h0, c0), 0
+        for t in range(3):  # three steps share one layout of the recurrent weight
+            state = step(xs[t], state)
+            loss = loss + (state[0] * weights[t]).sum()
+        loss = loss + state[1].sum()  # the last c is used; the earlier ones only through later steps
+        return [*state, *torch.autograd.grad(loss, [xs, h0, c0, *cell.parameters()])]
+
+    products = lstm_layer.RecurrentProducts(cell.weight_hh, 5)
+    ours = run(lambda x, state: lstm_layer.lstm_cell_step(cell, x, state, products))
+    reference = run(lambda x, state: cell(x, state))
+    tolerance = {} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-6}
+    for got, expected in zip(ours, reference):
+        torch.testing.assert_close(got, expected, **tolerance)
+    with torch.no_grad():  # inference: no autograd node
+        h, c = lstm_layer.lstm_cell_step(cell, xs[0], (h0, c0), lstm_layer.RecurrentProducts(cell.weight_hh, 5))
+        torch.testing.assert_close((h, c), cell(xs[0], (h0, c0)), **tolerance)
+
+
+def test_lstm_cell_step_gradcheck():
+    torch.manual_seed(5)
+    cell = torch.nn.LSTMCell(3, 4).double()
+    x = torch.randn(2, 3, dtype=torch.double, requires_grad=True)
+    h = torch.randn(2, 4, dtype=torch.double, requires_grad=True)
+    c = torch.randn(2, 4, dtype=torch.double, requires_grad=True)
+    assert torch.autograd.gradcheck(
+        lambda x, h, c: lstm_layer.lstm_cell_step(cell, x, (h, c), lstm_layer.RecurrentProducts(cell.weight_hh, 2)), (x, h, c)
+    )

@@ -4,6 +4,7 @@ import pytest
 import torch
 from allennlp.modules.attention import AdditiveAttention
 
+from copymtl_allennlp.modules import triplet_decoder
 from copymtl_allennlp.modules import CopyScorer, TripletDecoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
@@ -135,12 +136,23 @@ def test_gold_feeding_differs_from_own_feeding():
     assert scheduled_all_gold == pytest.approx(losses["gold"])
 
 
-def test_multi_decoder_uses_one_cell_per_triplet():
+@pytest.mark.parametrize("cpu_cell_step", [True, False])  # lstm_cell_step, or the nn.LSTMCell itself
+def test_multi_decoder_uses_one_cell_per_triplet(monkeypatch, cpu_cell_step):
+    monkeypatch.setattr(triplet_decoder, "CPU_CELL_STEP", cpu_cell_step)
     decoder = make_decoder(num_decoders=N)
     assert len(decoder.cells) == N
     used = []
-    for index, cell in enumerate(decoder.cells):
-        cell.register_forward_hook(lambda module, args, out, index=index: used.append(index))
+    index_of = {id(cell): index for index, cell in enumerate(decoder.cells)}
+    for cell in decoder.cells:
+        cell.register_forward_hook(lambda module, args, out: used.append(index_of[id(module)]))
+    step = triplet_decoder.lstm_cell_step
+
+    def recording_step(cell, x, state, products):
+        assert products.weight_hh is cell.weight_hh
+        used.append(index_of[id(cell)])
+        return step(cell, x, state, products)
+
+    monkeypatch.setattr(triplet_decoder, "lstm_cell_step", recording_step)
     decoder(*inputs())
     assert used == [0, 0, 0, 1, 1, 1]
     # and each cell is trained: its weights get a gradient from the loss
