@@ -85,10 +85,14 @@ def _gate_gradients(
     return dc
 
 
-class _MaskedLstmDirection(torch.autograd.Function):
+class _LstmDirection(torch.autograd.Function):
+    """One direction over a batch whose rows are sorted by length (longest first): at step t only
+    the first ``active[t]`` rows have a token, and the step runs over those rows only; the other
+    rows' states stay as they are (their outputs are zero)."""
+
     @staticmethod
-    def forward(ctx, inputs, mask, weight_ih, weight_hh, bias, reverse):  # type: ignore[override]
-        # inputs: time-major (seq_len, batch_size, input_size); mask: (seq_len, batch_size, 1)
+    def forward(ctx, inputs, active, weight_ih, weight_hh, bias, reverse):  # type: ignore[override]
+        # inputs: time-major (seq_len, batch_size, input_size), rows sorted by length
         seq_len, batch_size, input_size = inputs.shape
         four_hidden, hidden = weight_hh.shape
         blocks = _blocks(seq_len, batch_size, four_hidden)
@@ -107,30 +111,37 @@ class _MaskedLstmDirection(torch.autograd.Function):
             input_gates = torch.addmm(bias, inputs[start:end].reshape(-1, input_size), weight_ih.t())
             input_gates = input_gates.view(end - start, batch_size, four_hidden)
             for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
-                if keep:
-                    previous_h[t], previous_c[t] = h, c
-                act = recurrent(h).add_(input_gates[t - start])
-                c_new, tc = _activate_gates(act, c)
-                h_new = act[:, 3 * hidden :] * tc
-                m = mask[t]
-                torch.mul(h_new, m, out=outputs[:, t])
-                c = torch.where(m, c_new, c)
-                h = torch.where(m, h_new, h)
+                n = active[t]
+                if n == 0:
+                    continue
+                act = recurrent(h[:n]).add_(input_gates[t - start, :n])
+                c_new, tc = _activate_gates(act, c[:n])
+                if keep:  # the states stay as they were: the backward reads them
+                    previous_h[t], previous_c[t] = h, c[:n]
+                    h, c = h.clone(), c.clone()
+                torch.mul(act[:, 3 * hidden :], tc, out=outputs[:n, t])
+                h[:n], c[:n] = outputs[:n, t], c_new
                 if keep:
                     activations[t], tanh_c[t] = act, tc
-        ctx.reverse, ctx.blocks, ctx.seq_len = reverse, blocks, seq_len
+        ctx.reverse, ctx.blocks, ctx.active = reverse, blocks, active
         if keep:
-            ctx.save_for_backward(inputs, mask, weight_ih, weight_hh, *activations, *previous_h, *previous_c, *tanh_c)
+            zeros = inputs.new_zeros(batch_size, hidden)  # the state before an empty step
+            previous_h = [zeros if p is None else p for p in previous_h]
+            ctx.steps = [t for t in range(seq_len) if active[t] > 0]
+            kept = [tensors[t] for tensors in (activations, previous_c, tanh_c) for t in ctx.steps]
+            ctx.save_for_backward(inputs, weight_ih, weight_hh, *previous_h, *kept)
         return outputs, h, c
 
     @staticmethod
     def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
-        inputs, mask, weight_ih, weight_hh, *saved = ctx.saved_tensors
-        n = ctx.seq_len
-        activations, previous_h, previous_c, tanh_c = saved[:n], saved[n : 2 * n], saved[2 * n : 3 * n], saved[3 * n :]
+        inputs, weight_ih, weight_hh, *saved = ctx.saved_tensors
         seq_len, batch_size, input_size = inputs.shape
         four_hidden, hidden = weight_hh.shape
-        keep = mask.to(inputs.dtype)  # 1 at a real token
+        previous_h, saved = saved[:seq_len], saved[seq_len:]
+        count = len(ctx.steps)
+        activations, previous_c, tanh_c = ({} for _ in range(3))
+        for index, t in enumerate(ctx.steps):
+            activations[t], previous_c[t], tanh_c[t] = saved[index], saved[count + index], saved[2 * count + index]
         dh, dc = grad_h.clone(), grad_c.clone()
         grad_inputs = torch.empty_like(inputs)
         grad_weight_ih = weight_ih.new_zeros(weight_ih.shape)
@@ -139,16 +150,18 @@ class _MaskedLstmDirection(torch.autograd.Function):
         recurrent_t = recurrent_product(weight_hh.t(), batch_size)  # dG W_hh
         # the forward's blocks in the opposite order, each block's steps backwards
         for start, end in ctx.blocks if ctx.reverse else reversed(ctx.blocks):
-            grad_gates = inputs.new_empty(end - start, batch_size, four_hidden)  # dL/dG per step
+            grad_gates = inputs.new_zeros(end - start, batch_size, four_hidden)  # dL/dG per step
             for t in range(start, end) if ctx.reverse else range(end - 1, start - 1, -1):
-                m = keep[t]
-                # h_t = m h_new + (1 - m) h_{t-1}, output_t = m h_new; the same for c
-                dh_new = (dh + grad_outputs[:, t]) * m
-                dc_new = _gate_gradients(dh_new, dc * m, activations[t], previous_c[t], tanh_c[t], grad_gates[t - start])
-                carry = 1 - m
-                dc = torch.addcmul(dc_new * activations[t].chunk(4, dim=1)[1], dc, carry)
-                dh = recurrent_t(grad_gates[t - start]).addcmul_(dh, carry)
-            # the weight gradients of the whole block: one matmul each
+                n = ctx.active[t]
+                if n == 0:
+                    continue
+                # rows past n had no token at step t: their state gradients pass through unchanged
+                dc_new = _gate_gradients(
+                    dh[:n] + grad_outputs[:n, t], dc[:n], activations[t], previous_c[t], tanh_c[t], grad_gates[t - start, :n]
+                )
+                dc[:n] = dc_new * activations[t].chunk(4, dim=1)[1]
+                dh[:n] = recurrent_t(grad_gates[t - start, :n])
+            # the weight gradients of the whole block: one matmul each (rows without a token add 0)
             flat_grad = grad_gates.view(-1, four_hidden)
             grad_weight_hh.addmm_(flat_grad.t(), torch.cat(previous_h[start:end]))
             block_inputs = inputs[start:end].reshape(-1, input_size)
@@ -174,53 +187,21 @@ def masked_lstm_direction(
 
     Returns outputs (batch, seq_len, H), zero at padding, and the final ``h``, ``c`` (batch, H):
     after the last token (forward) or the first (``reverse``).
+
+    Padding is skipped as packed sequences skip it: the sentences are sorted by length, so those
+    with a token at step t are the first ``n_t`` rows, and each step (and its backward) runs over
+    those rows only; a sentence's state stays as it is outside its tokens, so the forward direction
+    ends at its last token and the backward direction starts there from zero.
     """
-    if not torch.is_grad_enabled():
-        return _lstm_direction_without_autograd(inputs, mask, weight_ih, weight_hh, bias, reverse)
-    time_major = inputs.transpose(0, 1).contiguous()
-    step_mask = mask.transpose(0, 1).unsqueeze(2).contiguous()
-    return _MaskedLstmDirection.apply(time_major, step_mask, weight_ih, weight_hh, bias, reverse)
-
-
-@torch.no_grad()
-def _lstm_direction_without_autograd(
-    inputs: torch.Tensor,
-    mask: torch.BoolTensor,
-    weight_ih: torch.Tensor,
-    weight_hh: torch.Tensor,
-    bias: torch.Tensor,
-    reverse: bool,
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """:func:`masked_lstm_direction` for inference, skipping padding as packed sequences do:
-    the sentences are sorted by length, so the sentences that have a token at step t are the
-    first ``n_t`` rows, and each step runs over those rows only (a sentence's state stays as it
-    is outside its tokens: the forward direction ends at its last token, the backward direction
-    starts there from zero)."""
-    batch_size, seq_len, input_size = inputs.shape
-    four_hidden, hidden = weight_hh.shape
     lengths = mask.sum(dim=1)
     order = lengths.argsort(descending=True, stable=True)
     # rows of the sorted batch with a token at each step
-    active = (lengths[order].unsqueeze(0) > torch.arange(seq_len, device=inputs.device).unsqueeze(1)).sum(dim=1).tolist()
-    time_major = inputs[order].transpose(0, 1)
-    outputs = inputs.new_zeros(seq_len, batch_size, hidden)
-    h = inputs.new_zeros(batch_size, hidden)
-    c = inputs.new_zeros(batch_size, hidden)
-    recurrent = recurrent_product(weight_hh, batch_size)  # h W_hh^T
-    for start, end in reversed(_blocks(seq_len, batch_size, four_hidden)) if reverse else _blocks(seq_len, batch_size, four_hidden):
-        # shape: (block_len, batch_size, 4 * hidden): the input half of G for the block
-        input_gates = torch.addmm(bias, time_major[start:end].reshape(-1, input_size), weight_ih.t())
-        input_gates = input_gates.view(end - start, batch_size, four_hidden)
-        for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
-            n = active[t]
-            if n == 0:
-                continue
-            gates = recurrent(h[:n]).add_(input_gates[t - start, :n])
-            c[:n], tanh_c = _activate_gates(gates, c[:n])
-            torch.mul(gates[:, 3 * hidden :], tanh_c, out=outputs[t, :n])
-            h[:n] = outputs[t, :n]
+    steps = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(1)
+    active = (lengths[order].unsqueeze(0) > steps).sum(dim=1).tolist()
+    time_major = inputs.index_select(0, order).transpose(0, 1).contiguous()
+    outputs, h, c = _LstmDirection.apply(time_major, active, weight_ih, weight_hh, bias, reverse)
     restore = order.argsort()
-    return outputs.transpose(0, 1)[restore], h[restore], c[restore]
+    return outputs.index_select(0, restore), h.index_select(0, restore), c.index_select(0, restore)
 
 
 class RecurrentProducts:
