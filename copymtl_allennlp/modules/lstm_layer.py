@@ -29,9 +29,6 @@ import torch
 
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
 PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
-# below this many rows a step is a matrix-vector product bound by reading the weight, and laying
-# the weight out (a pass over it) would not pay for itself
-PACKED_MIN_ROWS = 16
 
 
 def _onednn_linear_available() -> bool:
@@ -49,10 +46,8 @@ def recurrent_product(weight: torch.Tensor, rows: int) -> Callable[[torch.Tensor
     """``x -> x weight^T`` for a ``weight`` (out, in) that multiplies ``rows``-row inputs at every
     step of a loop. On a CPU in float32 with oneDNN, the weight is reordered once into oneDNN's
     blocked layout and every step runs a packed product (same values up to float rounding);
-    otherwise (and for fewer than ``PACKED_MIN_ROWS`` rows) a plain ``matmul``. ``weight`` must
-    not change while the function is used."""
-    cpu_float32 = weight.device.type == "cpu" and weight.dtype == torch.float32
-    if PACKED_PRODUCTS and _ONEDNN_LINEAR and cpu_float32 and rows >= PACKED_MIN_ROWS:
+    otherwise a plain ``matmul``. ``weight`` must not change while the function is used."""
+    if PACKED_PRODUCTS and _ONEDNN_LINEAR and weight.device.type == "cpu" and weight.dtype == torch.float32:
         packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), rows)
         return lambda x: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
     weight_t = weight.detach().t()

@@ -64,7 +64,6 @@ def test_gradcheck(monkeypatch, reverse):
 
 @pytest.mark.skipif(not lstm_layer._ONEDNN_LINEAR, reason="this torch has no oneDNN linear")
 def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
-    monkeypatch.setattr(lstm_layer, "PACKED_MIN_ROWS", 1)
     torch.manual_seed(2)
     lstm = torch.nn.LSTM(8, 32, bidirectional=True, batch_first=True)
     inputs = torch.randn(5, 9, 8, requires_grad=True)
@@ -84,16 +83,12 @@ def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
     monkeypatch.setattr(lstm_layer.torch.ops.mkldnn, "_reorder_linear_weight", lambda *a: calls.append(1) or reorder(*a), raising=False)
     packed, plain = run(True), run(False)
     assert len(calls) == 4  # W_hh and W_hh^T of each direction, once each
-    monkeypatch.setattr(lstm_layer, "PACKED_MIN_ROWS", 6)  # a batch of 5 is too small to pay for it
-    run(True)
-    assert len(calls) == 4
     for got, expected in zip(packed, plain):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # plain and oneDNN-packed products
-def test_lstm_cell_steps_equal_torch_lstm_cell(monkeypatch, dtype):
-    monkeypatch.setattr(lstm_layer, "PACKED_MIN_ROWS", 1)
+def test_lstm_cell_steps_equal_torch_lstm_cell(dtype):
     torch.manual_seed(4)
     cell = torch.nn.LSTMCell(6, 24).to(dtype)
     xs = torch.randn(3, 5, 6, dtype=dtype, requires_grad=True)
