@@ -21,11 +21,14 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
     does not return the cell state. A sentence's outputs and final state do not depend on the
     rest of the batch.
 
-    On a GPU, without autograd (inference) and with several layers, the ``torch.nn`` RNN runs on
-    packed sequences (cuDNN on a GPU). When training a one-layer RNN on a CPU, it runs as
-    :meth:`_masked_loop` over the same parameters instead: torch's CPU backward through packed
-    sequences allocates a full-size gradient per time step (quadratic in sentence length) and
-    took about 40% of a paper-size training step; without autograd the packed RNN is faster.
+    On a GPU and with several layers, the ``torch.nn`` RNN runs on packed sequences (cuDNN on a
+    GPU). A one-layer RNN on a CPU runs as :meth:`_masked_loop` over the same parameters instead:
+    torch's CPU backward through packed sequences allocates a full-size gradient per time step
+    (quadratic in sentence length) and took about 40% of a paper-size training step. For an LSTM
+    the loop (``lstm_layer.masked_lstm_direction``) also serves inference on two sentences or
+    more: it skips padding as packed sequences do and lays the recurrent weight out once for
+    oneDNN, which made it faster than ``torch.nn.LSTM`` (``MASKED_LOOP_FOR_INFERENCE = False``
+    goes back to it). A GRU, and a single sentence, run the packed ``torch.nn`` RNN at inference.
     """
 
     def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm", num_layers: int = 1) -> None:
@@ -76,7 +79,9 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
     def _use_masked_loop(self, inputs: torch.Tensor) -> bool:
         if inputs.device.type != "cpu" or self.rnn.num_layers != 1:
             return False
-        return torch.is_grad_enabled() or (self.cell == "lstm" and MASKED_LOOP_FOR_INFERENCE)
+        # a single sentence runs faster through torch.nn.LSTM (0.77x with the loop, measured with
+        # benchmarks/ab_switch.py at batch size 1); from two sentences on the loop is faster
+        return torch.is_grad_enabled() or (self.cell == "lstm" and MASKED_LOOP_FOR_INFERENCE and inputs.size(0) > 1)
 
     def _masked_loop(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """The one-layer bidirectional RNN of ``self.rnn`` (same weights and equations as

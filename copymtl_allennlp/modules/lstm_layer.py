@@ -1,16 +1,18 @@
-"""One direction of a one-layer LSTM over padded, masked sentences, as a single autograd node,
-for training on a CPU.
+"""LSTM steps for a CPU: one direction of a one-layer LSTM over padded sentences as a single
+autograd node (the encoder, training and inference), and one LSTM cell step whose recurrent
+weight is laid out once per batch (the decoder).
 
 ``masked_lstm_direction`` computes what one direction of a one-layer ``torch.nn.LSTM`` computes
-(same weights, same gate order i, f, g, o), step by step with a mask: a padding step leaves the
-state unchanged and outputs zeros, so the forward direction ends at each sentence's last token
-and the backward direction starts there. Equations, per step t::
+on packed sequences (same weights, same gate order i, f, g, o): the sentences are sorted by
+length and step t runs over the sentences that have a token there, so a sentence's state stays
+as it is outside its tokens (the forward direction ends at its last token, the backward
+direction starts there) and padding costs nothing. Equations, per step t::
 
     G = x_t W_ih^T + h_{t-1} W_hh^T + b          (b = b_ih + b_hh)
     i, f, o = sigmoid(G_i), sigmoid(G_f), sigmoid(G_o);  g = tanh(G_g)
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
-Why a hand-written backward (:meth:`_MaskedLstmDirection.backward`): autograd through a step
+Why a hand-written backward (:meth:`_LstmDirection.backward`): autograd through a step
 loop adds every step's ``dG_t^T h_{t-1}`` (a 4H x H matrix) to the recurrent weight's gradient
 separately, one small matmul and one full-size accumulation per step. Here the backward loop only
 carries the state gradients, and the weight gradients are matmuls over **blocks of steps**

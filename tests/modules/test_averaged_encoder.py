@@ -74,3 +74,8 @@ def test_inference_loop_equals_torch_packed_lstm(dtype):
     torch.testing.assert_close(h, h_ref.mean(0))
     torch.testing.assert_close(c, c_ref.mean(0))
     assert outputs[2, 1:].abs().max() == 0
+    # a single sentence (torch.nn.LSTM) gets what it gets in the batch (the loop)
+    with torch.no_grad():
+        alone, (h_alone, c_alone) = encoder.forward_with_state(inputs[1:2], mask[1:2])
+    torch.testing.assert_close(alone, outputs[1:2])
+    torch.testing.assert_close((h_alone, c_alone), (h[1:2], c[1:2]))
