@@ -19,12 +19,7 @@ import platform
 import time
 
 import torch
-from allennlp.common import Params
-from allennlp.data import DataLoader, DatasetReader, Vocabulary
-from allennlp.models import Model
-from allennlp.training.optimizers import Optimizer
-
-import copymtl_allennlp  # noqa: F401
+from train_speed import build_training
 
 
 def main() -> None:
@@ -42,20 +37,7 @@ def main() -> None:
     if not isinstance(getattr(module, attribute), bool):
         parser.error(f"{args.switch} is not a boolean switch")
 
-    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
-        os.environ.setdefault(name, args.data)
-    params = Params.from_file(args.config, args.overrides)
-    torch.manual_seed(params.get("pytorch_seed", 1))
-    reader = DatasetReader.from_params(params.pop("dataset_reader"), max_instances=args.sentences)
-    loader = DataLoader.from_params(params.pop("data_loader"), reader=reader, data_path=args.data)
-    vocab = Vocabulary.from_instances(loader.iter_instances())
-    loader.index_with(vocab)
-    model = Model.from_params(vocab=vocab, params=params.pop("model"))
-    optimizer = Optimizer.from_params(
-        model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
-        params=params.pop("trainer").pop("optimizer"),
-    )
-    batches = list(loader)
+    model, optimizer, batches = build_training(args.config, args.data, args.sentences, args.overrides)
 
     def train_step(tensors) -> None:
         optimizer.zero_grad()

@@ -19,6 +19,7 @@ import platform
 import resource
 import statistics
 import time
+from typing import Dict, List, Tuple
 
 import torch
 from allennlp.common import Params
@@ -29,9 +30,11 @@ from allennlp.training.optimizers import Optimizer
 import copymtl_allennlp  # noqa: F401
 
 
-def measure_training(config: str, data: str, sentences: int, overrides: str = "", repeats: int = 1) -> dict:
-    """``repeats`` epochs of training steps over the first ``sentences`` sentences of ``data``,
-    batched by the config's data loader, after one warm-up step; the median epoch's rate."""
+def build_training(config: str, data: str, sentences: int, overrides: str = "") -> Tuple[Model, torch.optim.Optimizer, List[Dict]]:
+    """The config's reader, vocabulary, model and optimizer, built as `allennlp train` builds them,
+    and one epoch of the first ``sentences`` sentences of ``data`` batched by the config's data
+    loader (batch size and sampler, e.g. length buckets). Environment variables the config reads
+    are set to ``data`` when unset. The model is in training mode."""
     for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
         os.environ.setdefault(name, data)
     params = Params.from_file(config, overrides)
@@ -45,8 +48,14 @@ def measure_training(config: str, data: str, sentences: int, overrides: str = ""
         model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
         params=params.pop("trainer").pop("optimizer"),
     )
-    batches = list(loader)  # one epoch, batched as `allennlp train` batches it
     model.train()
+    return model, optimizer, list(loader)
+
+
+def measure_training(config: str, data: str, sentences: int, overrides: str = "", repeats: int = 1) -> dict:
+    """``repeats`` epochs of training steps over the first ``sentences`` sentences of ``data``,
+    batched by the config's data loader, after one warm-up step; the median epoch's rate."""
+    model, optimizer, batches = build_training(config, data, sentences, overrides)
 
     def step(tensors):
         optimizer.zero_grad()

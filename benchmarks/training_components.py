@@ -15,19 +15,13 @@ head), so the parts do the work they do inside a step; their sum can differ from
 """
 import argparse
 import json
-import os
 import statistics
 import time
 from typing import Callable, Dict
 
 import torch
-from allennlp.common import Params
-from allennlp.data import DataLoader, DatasetReader, Vocabulary
-from allennlp.models import Model
 from allennlp.nn import util
-from allennlp.training.optimizers import Optimizer
-
-import copymtl_allennlp  # noqa: F401
+from train_speed import build_training
 
 
 def main() -> None:
@@ -38,21 +32,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("-o", "--overrides", default="")
     args = parser.parse_args()
-    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
-        os.environ.setdefault(name, args.data)
-    params = Params.from_file(args.config, args.overrides)
-    torch.manual_seed(params.get("pytorch_seed", 1))
-    reader = DatasetReader.from_params(params.pop("dataset_reader"), max_instances=args.sentences)
-    loader = DataLoader.from_params(params.pop("data_loader"), reader=reader, data_path=args.data)
-    vocab = Vocabulary.from_instances(loader.iter_instances())
-    loader.index_with(vocab)
-    model = Model.from_params(vocab=vocab, params=params.pop("model"))
-    optimizer = Optimizer.from_params(
-        model_parameters=[[n, p] for n, p in model.named_parameters() if p.requires_grad],
-        params=params.pop("trainer").pop("optimizer"),
-    )
-    model.train()
-    batches = list(loader)
+    model, optimizer, batches = build_training(args.config, args.data, args.sentences, args.overrides)
 
     # per batch: the inputs of each part, computed once (detached leaves where a part starts)
     prepared = []
