@@ -31,6 +31,7 @@ import torch
 
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
 PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
+ACCUMULATE_IN_PLACE = True  # lstm_cell_step: W_hh's gradient summed over the steps in one buffer
 
 
 def _onednn_linear_available() -> bool:
@@ -215,6 +216,21 @@ class RecurrentProducts:
         self.weight_hh, self.rows = weight_hh, rows
         self._forward: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
         self._backward: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+        self.steps = 0  # steps run forward so far
+        self._grad_weight_hh: Optional[torch.Tensor] = None
+
+    def add_weight_gradient(self, step: int, grad_gates: torch.Tensor, h: torch.Tensor) -> Optional[torch.Tensor]:
+        """Adds step ``step``'s ``dG^T h_{t-1}`` to one buffer instead of a fresh 4H x H gradient per
+        step; returns the sum at step 0, the last step the backward reaches (every later step
+        depends on it), and None (nothing to add) before."""
+        if self._grad_weight_hh is None:
+            self._grad_weight_hh = grad_gates.t().mm(h)
+        else:
+            self._grad_weight_hh.addmm_(grad_gates.t(), h)
+        if step > 0:
+            return None
+        total, self._grad_weight_hh = self._grad_weight_hh, None
+        return total
 
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         if self._forward is None:
@@ -234,7 +250,8 @@ class _LstmCellStep(torch.autograd.Function):
         activations = products.forward(h).add_(torch.addmm(bias, x, weight_ih.t()))
         c_new, tanh_c = _activate_gates(activations, c)
         h_new = activations[:, 3 * hidden :] * tanh_c
-        ctx.products = products
+        ctx.products, ctx.step = products, products.steps
+        products.steps += 1
         ctx.save_for_backward(x, h, c, weight_ih, activations, tanh_c)
         return h_new, c_new
 
@@ -247,7 +264,12 @@ class _LstmCellStep(torch.autograd.Function):
         grad_h_previous = ctx.products.backward(grad_gates) if ctx.needs_input_grad[1] else None
         grad_c_previous = grad_c * activations.chunk(4, dim=1)[1]  # dc_t/dc_{t-1} = f
         grad_weight_ih = grad_gates.t().mm(x) if ctx.needs_input_grad[3] else None
-        grad_weight_hh = grad_gates.t().mm(h) if ctx.needs_input_grad[4] else None
+        grad_weight_hh = None
+        if ctx.needs_input_grad[4]:
+            if ACCUMULATE_IN_PLACE:
+                grad_weight_hh = ctx.products.add_weight_gradient(ctx.step, grad_gates, h)
+            else:
+                grad_weight_hh = grad_gates.t().mm(h)
         grad_bias = grad_gates.sum(dim=0) if ctx.needs_input_grad[5] else None
         return grad_x, grad_h_previous, grad_c_previous, grad_weight_ih, grad_weight_hh, grad_bias, None
 

@@ -87,8 +87,10 @@ def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("accumulate", [True, False])  # W_hh's gradient in one buffer, or per step
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # plain and oneDNN-packed products
-def test_lstm_cell_steps_equal_torch_lstm_cell(dtype):
+def test_lstm_cell_steps_equal_torch_lstm_cell(monkeypatch, dtype, accumulate):
+    monkeypatch.setattr(lstm_layer, "ACCUMULATE_IN_PLACE", accumulate)
     torch.manual_seed(4)
     cell = torch.nn.LSTMCell(6, 24).to(dtype)
     xs = torch.randn(3, 5, 6, dtype=dtype, requires_grad=True)
