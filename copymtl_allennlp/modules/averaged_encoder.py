@@ -8,7 +8,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
 
 RnnState = Tuple[torch.Tensor, Optional[torch.Tensor]]  # (h, c); c is None for a GRU
-MASKED_LOOP_FOR_INFERENCE = True  # a one-layer LSTM on a CPU runs the masked loop without autograd too
+MASKED_LOOP_FOR_INFERENCE = True  # a one-layer LSTM on a CPU runs the loop at inference too (2+ sentences)
 
 
 @Seq2SeqEncoder.register("averaged_bidirectional")
