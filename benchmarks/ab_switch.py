@@ -7,6 +7,13 @@ measured here.
 
     python benchmarks/ab_switch.py training_config/copymtl_webnlg.jsonnet ../shared/data/webnlg/train.jsonl \\
         --switch copymtl_allennlp.modules.lstm_layer.PACKED_PRODUCTS [--sentences 1000] [--rounds 2] [--inference]
+    python benchmarks/ab_switch.py training_config/copymtl_webnlg.jsonnet ../shared/data/webnlg/dev.jsonl \
+        --switch ... --inference --archive runs/copymtl_h1000/model.tar.gz   # a trained model
+
+Batches come from the config's data loader (batch size, length buckets). With --archive
+(inference only) the trained model of a ``model.tar.gz`` decodes them with its own vocabulary
+and reader, so early exit stops where that model stops; otherwise the model is built from the
+config, untrained.
 
 The switch is a boolean module attribute; the script reports sentences/s with it True and False
 (total sentences over total seconds), and the ratio.
@@ -17,9 +24,26 @@ import json
 import os
 import platform
 import time
+from typing import Dict, List, Tuple
 
 import torch
-from train_speed import build_training
+from allennlp.common import Params
+from allennlp.data import DataLoader
+from allennlp.models import Model, load_archive
+from train_speed import build_training, default_data_paths
+
+
+def trained_batches(archive_path: str, config: str, data: str, sentences: int, overrides: str = "") -> Tuple[Model, List[Dict]]:
+    """The archive's model, and the first ``sentences`` sentences of ``data`` read by the
+    archive's reader and batched by ``config``'s data loader, indexed with the model's vocabulary."""
+    archive = load_archive(archive_path)
+    default_data_paths(data)
+    params = Params.from_file(config, overrides)
+    reader = archive.dataset_reader
+    reader.max_instances = sentences
+    loader = DataLoader.from_params(params.pop("data_loader"), reader=reader, data_path=data)
+    loader.index_with(archive.model.vocab)
+    return archive.model, list(loader)
 
 
 def main() -> None:
@@ -30,14 +54,20 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--inference", action="store_true", help="time greedy decoding (no autograd) instead")
+    parser.add_argument("--archive", help="a trained model.tar.gz to decode with (needs --inference)")
     parser.add_argument("-o", "--overrides", default="")
     args = parser.parse_args()
+    if args.archive and not args.inference:
+        parser.error("--archive needs --inference")
     module_name, attribute = args.switch.rsplit(".", 1)
     module = importlib.import_module(module_name)
     if not isinstance(getattr(module, attribute), bool):
         parser.error(f"{args.switch} is not a boolean switch")
 
-    model, optimizer, batches = build_training(args.config, args.data, args.sentences, args.overrides)
+    if args.archive:
+        model, batches = trained_batches(args.archive, args.config, args.data, args.sentences, args.overrides)
+    else:
+        model, optimizer, batches = build_training(args.config, args.data, args.sentences, args.overrides)
 
     def train_step(tensors) -> None:
         optimizer.zero_grad()
@@ -67,6 +97,7 @@ def main() -> None:
     rates = {setting: sentences / seconds[setting] for setting in seconds}
     print(json.dumps({
         "config": args.config, "overrides": args.overrides, "data": args.data, "switch": args.switch,
+        "archive": args.archive,
         "mode": "inference (no autograd, greedy)" if args.inference else "training step (forward, backward, Adam)",
         "sentences_per_setting": sentences, "rounds": args.rounds, "batches": len(batches),
         "sentences_per_second_on": round(rates[True], 1), "sentences_per_second_off": round(rates[False], 1),

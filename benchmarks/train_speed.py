@@ -30,13 +30,18 @@ from allennlp.training.optimizers import Optimizer
 import copymtl_allennlp  # noqa: F401
 
 
+def default_data_paths(data: str) -> None:
+    """Sets the data paths the configs read from the environment to ``data`` where unset."""
+    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
+        os.environ.setdefault(name, data)
+
+
 def build_training(config: str, data: str, sentences: int, overrides: str = "") -> Tuple[Model, torch.optim.Optimizer, List[Dict]]:
     """The config's reader, vocabulary, model and optimizer, built as `allennlp train` builds them,
     and one epoch of the first ``sentences`` sentences of ``data`` batched by the config's data
     loader (batch size and sampler, e.g. length buckets). Environment variables the config reads
     are set to ``data`` when unset. The model is in training mode."""
-    for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
-        os.environ.setdefault(name, data)
+    default_data_paths(data)
     params = Params.from_file(config, overrides)
     torch.manual_seed(params.get("pytorch_seed", 1))
     reader = DatasetReader.from_params(params.pop("dataset_reader"), max_instances=sentences)

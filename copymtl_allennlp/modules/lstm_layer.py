@@ -32,6 +32,8 @@ import torch
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
 PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
 ACCUMULATE_IN_PLACE = True  # lstm_cell_step: W_hh's gradient summed over the steps in one buffer
+KERNEL_RUNS_FOR_INFERENCE = True  # without autograd, runs of steps over the same rows go to torch's LSTM kernel
+MIN_KERNEL_RUN = 3  # shorter runs stay in the step loop (each kernel call lays its weights out again)
 
 
 def _onednn_linear_available() -> bool:
@@ -174,6 +176,62 @@ class _LstmDirection(torch.autograd.Function):
         return grad_inputs, None, grad_weight_ih, grad_weight_hh, grad_bias, None
 
 
+def _runs(active: List[int]) -> List[Tuple[int, int, int]]:
+    """Maximal runs ``(start, end, rows)`` of consecutive steps with the same number of active
+    rows, in time order; steps without a token are left out."""
+    runs: List[Tuple[int, int, int]] = []
+    for t, n in enumerate(active):
+        if n == 0:
+            continue
+        if runs and runs[-1][1] == t and runs[-1][2] == n:
+            runs[-1] = (runs[-1][0], t + 1, n)
+        else:
+            runs.append((t, t + 1, n))
+    return runs
+
+
+def _lstm_direction_inference(
+    inputs: torch.Tensor, active: List[int], weight_ih: torch.Tensor, weight_hh: torch.Tensor, bias: torch.Tensor, reverse: bool
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What :class:`_LstmDirection` computes, without autograd (nothing kept for a backward).
+
+    Time splits into runs of steps over the same rows (sorted by length, a batch has one long
+    run up to its shortest sentence and short runs after it). A run of ``MIN_KERNEL_RUN`` steps
+    or more is one call of torch's own LSTM kernel (``torch.lstm``: oneDNN's fused LSTM on a
+    CPU, about 15% faster per step than this module's loop) from the rows' current state, time
+    flipped for the reverse direction; shorter runs take the step loop with the packed recurrent
+    product."""
+    seq_len, batch_size, input_size = inputs.shape
+    hidden = weight_hh.size(1)
+    outputs = inputs.new_zeros(batch_size, seq_len, hidden)
+    h = inputs.new_zeros(batch_size, hidden)
+    c = inputs.new_zeros(batch_size, hidden)
+    kernel_weights = [weight_ih, weight_hh, bias, torch.zeros_like(bias)]  # b_ih + b_hh as one bias
+    recurrent: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
+    runs = _runs(active)
+    for start, end, n in reversed(runs) if reverse else runs:
+        if end - start >= MIN_KERNEL_RUN:
+            run_inputs = inputs[start:end, :n]
+            run_inputs = run_inputs.flip(0) if reverse else run_inputs
+            run_outputs, h_n, c_n = torch.lstm(
+                run_inputs, (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, False, False, False
+            )
+            # shape: (n, run length, hidden), back in time order
+            outputs[:n, start:end] = (run_outputs.flip(0) if reverse else run_outputs).transpose(0, 1)
+            h[:n], c[:n] = h_n[0], c_n[0]
+            continue
+        if recurrent is None:
+            recurrent = recurrent_product(weight_hh, batch_size)
+        # shape: (run length, n, 4 * hidden)
+        input_gates = torch.addmm(bias, inputs[start:end, :n].reshape(-1, input_size), weight_ih.t()).view(end - start, n, -1)
+        for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
+            act = recurrent(h[:n]).add_(input_gates[t - start])
+            c_new, tc = _activate_gates(act, c[:n])
+            torch.mul(act[:, 3 * hidden :], tc, out=outputs[:n, t])
+            h[:n], c[:n] = outputs[:n, t], c_new
+    return outputs, h, c
+
+
 def masked_lstm_direction(
     inputs: torch.Tensor,
     mask: torch.BoolTensor,
@@ -202,7 +260,11 @@ def masked_lstm_direction(
     steps = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(1)
     active = (lengths[order].unsqueeze(0) > steps).sum(dim=1).tolist()
     time_major = inputs.index_select(0, order).transpose(0, 1).contiguous()
-    outputs, h, c = _LstmDirection.apply(time_major, active, weight_ih, weight_hh, bias, reverse)
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, weight_ih, weight_hh, bias))
+    if KERNEL_RUNS_FOR_INFERENCE and not needs_grad:
+        outputs, h, c = _lstm_direction_inference(time_major, active, weight_ih, weight_hh, bias, reverse)
+    else:
+        outputs, h, c = _LstmDirection.apply(time_major, active, weight_ih, weight_hh, bias, reverse)
     restore = order.argsort()
     return outputs.index_select(0, restore), h.index_select(0, restore), c.index_select(0, restore)
 
