@@ -193,3 +193,27 @@ def test_early_exit_drops_finished_sentences_without_changing_outputs(options):
             assert torch.equal(full[key], compacted[key]), key
         finish_counts.update((full["relations"] >= 0).sum(dim=1).tolist())
     assert len(finish_counts) >= 3  # the case under test happened: sentences finished at different triplets
+
+
+@pytest.mark.parametrize("num_decoders", [1, N])
+def test_training_gradients_equal_plain_additive_attention(num_decoders):
+    # StepAdditiveAttention (keys once per pass, hand-written backward, the keys' gradient summed
+    # over the steps in one buffer) against AllenNLP's AdditiveAttention through plain autograd
+    decoders = []
+    for attention in (StepAdditiveAttention(HID, HID), AdditiveAttention(HID, HID)):
+        torch.manual_seed(0)
+        decoders.append(
+            TripletDecoder(EMB, HID, RELS, attention, CopyScorer(HID, HID, "selu", hidden_size=5), max_triplets=N, num_decoders=num_decoders).double()
+        )
+    decoders[1].load_state_dict(decoders[0].state_dict())
+    gold = targets([[0, 1], [2, -1]], [[4, 3], [0, -1]], [[1, 0], [2, -1]])
+    gradients = []
+    for decoder in decoders:
+        encoder_outputs, mask, embedded, state = inputs()
+        encoder_outputs = encoder_outputs.double().requires_grad_()
+        state = tuple(s.double() for s in state)
+        loss = decoder(encoder_outputs, mask, embedded.double(), state, targets=gold)["loss"]
+        gradients.append(torch.autograd.grad(loss, [encoder_outputs, *decoder.parameters()]))
+    names = ["encoder_outputs", *(name for name, _ in decoders[0].named_parameters())]
+    for name, ours, expected in zip(names, *gradients):
+        torch.testing.assert_close(ours, expected, msg=name)
