@@ -7,4 +7,7 @@ lib.config(
   train=std.extVar("WEBNLG_TRAIN_PATH"),
   validation=std.extVar("WEBNLG_DEV_PATH"),
   system="copymtl_one",
+  // dropout 0.3 on the embeddings and encoder outputs: dev strict F1 0.626 against 0.606 without at
+  // H 1000, +0.013 / +0.011 at H 300 over two seeds (docs/results.md); the paper's code has none
+  dropout=0.3,
 )

@@ -126,3 +126,22 @@ def test_lstm_cell_step_gradcheck():
     assert torch.autograd.gradcheck(
         lambda x, h, c: lstm_layer.lstm_cell_step(cell, x, (h, c), lstm_layer.RecurrentProducts(cell.weight_hh, 2)), (x, h, c)
     )
+
+
+@pytest.mark.parametrize("min_kernel_run", [1, 2, 100])  # every run in torch's kernel; mixed; none
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_inference_runs_equal_the_training_loop(monkeypatch, min_kernel_run, dtype):
+    monkeypatch.setattr(lstm_layer, "MIN_KERNEL_RUN", min_kernel_run)
+    torch.manual_seed(4)
+    lstm = torch.nn.LSTM(5, 6, bidirectional=True, batch_first=True).to(dtype)
+    # sorted lengths 8, 8, 6, 5, 5, 2, 1: runs of 1, 1, 3, 1 and 2 steps
+    lengths = torch.tensor([5, 8, 1, 6, 2, 8, 5])
+    inputs = torch.randn(7, 8, 5, dtype=dtype)
+    mask = torch.arange(8).unsqueeze(0) < lengths.unsqueeze(1)
+    assert lstm_layer._runs([7, 6, 5, 5, 5, 3, 2, 2, 0]) == [(0, 1, 7), (1, 2, 6), (2, 5, 5), (5, 6, 3), (6, 8, 2)]
+    with torch.enable_grad():
+        loop = _both_directions(lstm, inputs.detach().requires_grad_(), mask)  # autograd: the training loop
+    with torch.no_grad():
+        runs = _both_directions(lstm, inputs.detach(), mask)  # no autograd: kernel runs and the step loop
+    for got, want in zip(runs, loop):
+        torch.testing.assert_close(got, want.detach())
