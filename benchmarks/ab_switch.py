@@ -7,7 +7,7 @@ measured here.
 
     python benchmarks/ab_switch.py training_config/copymtl_webnlg.jsonnet ../shared/data/webnlg/train.jsonl \\
         --switch copymtl_allennlp.modules.lstm_layer.PACKED_PRODUCTS [--sentences 1000] [--rounds 2] [--inference]
-    python benchmarks/ab_switch.py training_config/copymtl_webnlg.jsonnet ../shared/data/webnlg/dev.jsonl \
+    python benchmarks/ab_switch.py training_config/copymtl_webnlg.jsonnet ../shared/data/webnlg/dev.jsonl \\
         --switch ... --inference --archive runs/copymtl_h1000/model.tar.gz   # a trained model
 
 Batches come from the config's data loader (batch size, length buckets). With --archive

@@ -24,6 +24,10 @@ The recurrent products ``h_{t-1} W_hh^T`` (forward) and ``dG_t W_hh`` (backward)
 batch of 100 rows by the same 16 MB matrix at every step: :func:`recurrent_product` lays that
 matrix out once per call for oneDNN (``torch.ops.mkldnn``, the packed weights torch's own CPU
 inference compiler uses), instead of BLAS re-packing it at every step.
+
+Without autograd (inference), :func:`_lstm_direction_inference` hands runs of steps over the same
+rows to torch's own fused LSTM kernel (``torch.lstm``, oneDNN on a CPU) and keeps the step loop
+for short runs only.
 """
 from typing import Callable, List, Optional, Tuple
 
