@@ -14,8 +14,8 @@ sentence), `attention_step` (the step's scores and weights), `decoder_cell` (the
 head (`tagging`: emissions and Viterbi). A timer adds a few microseconds per call.
 
 `torch.profiler` was misleading here: under it, large fresh buffers (the attention's
-(batch, length, H) sums, the encoder's gate blocks) took ten times longer than in a plain run,
-so it pointed at costs a plain run does not have.
+(batch, length, H) sums, the encoder's gate blocks) looked far slower than in a plain run, so it
+pointed at costs a plain run does not have.
 """
 import argparse
 import collections

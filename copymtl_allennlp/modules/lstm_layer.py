@@ -79,6 +79,17 @@ def _activate_gates(gates: torch.Tensor, c: torch.Tensor) -> Tuple[torch.Tensor,
     return c_new, torch.tanh(c_new)
 
 
+def _forward_step(
+    recurrent: Callable[[torch.Tensor], torch.Tensor], h: torch.Tensor, c: torch.Tensor, input_gates: torch.Tensor, h_out: torch.Tensor
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One step over the active rows: writes ``h_t`` into ``h_out``; returns the gate activations,
+    ``c_t`` and ``tanh(c_t)``. ``h`` and ``c`` are not changed."""
+    act = recurrent(h).add_(input_gates)
+    c_new, tanh_c = _activate_gates(act, c)
+    torch.mul(act[:, 3 * c.size(1) :], tanh_c, out=h_out)
+    return act, c_new, tanh_c
+
+
 def _gate_gradients(
     dh: torch.Tensor, dc: torch.Tensor, activations: torch.Tensor, c_previous: torch.Tensor, tanh_c: torch.Tensor, out: torch.Tensor
 ) -> torch.Tensor:
@@ -123,12 +134,10 @@ class _LstmDirection(torch.autograd.Function):
                 n = active[t]
                 if n == 0:
                     continue
-                act = recurrent(h[:n]).add_(input_gates[t - start, :n])
-                c_new, tc = _activate_gates(act, c[:n])
+                act, c_new, tc = _forward_step(recurrent, h[:n], c[:n], input_gates[t - start, :n], outputs[:n, t])
                 if keep:  # the states stay as they were: the backward reads them
                     previous_h[t], previous_c[t] = h, c[:n]
                     h, c = h.clone(), c.clone()
-                torch.mul(act[:, 3 * hidden :], tc, out=outputs[:n, t])
                 h[:n], c[:n] = outputs[:n, t], c_new
                 if keep:
                     activations[t], tanh_c[t] = act, tc
@@ -202,9 +211,9 @@ def _lstm_direction_inference(
     Time splits into runs of steps over the same rows (sorted by length, a batch has one long
     run up to its shortest sentence and short runs after it). A run of ``MIN_KERNEL_RUN`` steps
     or more is one call of torch's own LSTM kernel (``torch.lstm``: oneDNN's fused LSTM on a
-    CPU, about 15% faster per step than this module's loop) from the rows' current state, time
-    flipped for the reverse direction; shorter runs take the step loop with the packed recurrent
-    product."""
+    CPU, faster per step than this module's loop: ``benchmarks/lstm_kernel.py``) from the rows'
+    current state, time flipped for the reverse direction; shorter runs take the step loop with
+    the packed recurrent product."""
     seq_len, batch_size, input_size = inputs.shape
     hidden = weight_hh.size(1)
     outputs = inputs.new_zeros(batch_size, seq_len, hidden)
@@ -229,9 +238,7 @@ def _lstm_direction_inference(
         # shape: (run length, n, 4 * hidden)
         input_gates = torch.addmm(bias, inputs[start:end, :n].reshape(-1, input_size), weight_ih.t()).view(end - start, n, -1)
         for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
-            act = recurrent(h[:n]).add_(input_gates[t - start])
-            c_new, tc = _activate_gates(act, c[:n])
-            torch.mul(act[:, 3 * hidden :], tc, out=outputs[:n, t])
+            _, c_new, _ = _forward_step(recurrent, h[:n], c[:n], input_gates[t - start], outputs[:n, t])
             h[:n], c[:n] = outputs[:n, t], c_new
     return outputs, h, c
 
