@@ -38,6 +38,8 @@ PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (floa
 ACCUMULATE_IN_PLACE = True  # lstm_cell_step: W_hh's gradient summed over the steps in one buffer
 KERNEL_RUNS_FOR_INFERENCE = True  # without autograd, runs of steps over the same rows go to torch's LSTM kernel
 MIN_KERNEL_RUN = 3  # shorter runs stay in the step loop (each kernel call lays its weights out again)
+KERNEL_RUNS_FOR_TRAINING = True  # with autograd too (torch's kernel has its own backward)
+MIN_KERNEL_RUN_TRAINING = 3  # the same for training
 
 
 def _onednn_linear_available() -> bool:
@@ -111,14 +113,15 @@ class _LstmDirection(torch.autograd.Function):
     rows' states stay as they are (their outputs are zero)."""
 
     @staticmethod
-    def forward(ctx, inputs, active, weight_ih, weight_hh, bias, reverse):  # type: ignore[override]
-        # inputs: time-major (seq_len, batch_size, input_size), rows sorted by length
+    def forward(ctx, inputs, active, weight_ih, weight_hh, bias, reverse, h0=None, c0=None):  # type: ignore[override]
+        # inputs: time-major (seq_len, batch_size, input_size), rows sorted by length; the state
+        # starts from (h0, c0) (batch_size, hidden) where given, from zeros otherwise
         seq_len, batch_size, input_size = inputs.shape
         four_hidden, hidden = weight_hh.shape
         blocks = _blocks(seq_len, batch_size, four_hidden)
         outputs = inputs.new_zeros(batch_size, seq_len, hidden)
-        h = inputs.new_zeros(batch_size, hidden)
-        c = inputs.new_zeros(batch_size, hidden)
+        h = inputs.new_zeros(batch_size, hidden) if h0 is None else h0.clone()
+        c = inputs.new_zeros(batch_size, hidden) if c0 is None else c0.clone()
         # per step, what the backward needs: gate activations, previous h and c, tanh(c_t)
         activations: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
         previous_h: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
@@ -141,7 +144,7 @@ class _LstmDirection(torch.autograd.Function):
                 h[:n], c[:n] = outputs[:n, t], c_new
                 if keep:
                     activations[t], tanh_c[t] = act, tc
-        ctx.reverse, ctx.blocks, ctx.active = reverse, blocks, active
+        ctx.reverse, ctx.blocks, ctx.active, ctx.initial_state = reverse, blocks, active, h0 is not None
         if keep:
             zeros = inputs.new_zeros(batch_size, hidden)  # the state before an empty step
             previous_h = [zeros if p is None else p for p in previous_h]
@@ -186,7 +189,10 @@ class _LstmDirection(torch.autograd.Function):
             grad_weight_ih.addmm_(flat_grad.t(), block_inputs)
             grad_bias += flat_grad.sum(dim=0)
             grad_inputs[start:end] = flat_grad.mm(weight_ih).view(end - start, batch_size, input_size)
-        return grad_inputs, None, grad_weight_ih, grad_weight_hh, grad_bias, None
+        # dh, dc: the gradients of the state before the first step (rows without a token there
+        # passed theirs through unchanged)
+        grads = (grad_inputs, None, grad_weight_ih, grad_weight_hh, grad_bias, None, dh, dc)
+        return grads if ctx.initial_state else grads[:6]
 
 
 def _runs(active: List[int]) -> List[Tuple[int, int, int]]:
@@ -243,6 +249,69 @@ def _lstm_direction_inference(
     return outputs, h, c
 
 
+def _segments(runs: List[Tuple[int, int, int]], min_kernel_run: int) -> List[Tuple[int, int, int, bool]]:
+    """The runs of :func:`_runs` grouped into segments ``(start, end, rows, kernel)`` in time order:
+    a run of ``min_kernel_run`` steps or more is a kernel segment of its own; consecutive shorter
+    runs make one loop segment, whose ``rows`` are those of its first run (the most)."""
+    segments: List[Tuple[int, int, int, bool]] = []
+    for start, end, n in runs:
+        kernel = end - start >= min_kernel_run
+        if not kernel and segments and not segments[-1][3] and segments[-1][1] == start:
+            segments[-1] = (segments[-1][0], end, segments[-1][2], False)
+        else:
+            segments.append((start, end, n, kernel))
+    return segments
+
+
+def _lstm_direction_training(
+    inputs: torch.Tensor, active: List[int], weight_ih: torch.Tensor, weight_hh: torch.Tensor, bias: torch.Tensor, reverse: bool
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What :class:`_LstmDirection` computes, as a chain of autograd nodes: a run of
+    ``MIN_KERNEL_RUN_TRAINING`` steps or more over the same rows is one call of torch's own LSTM
+    kernel with its own backward (oneDNN's on a CPU), from the rows' current state, time flipped
+    for the reverse direction; the short runs between them go through :class:`_LstmDirection`
+    from the state reached so far. In a length-sorted batch the kernel takes the long run up to
+    the shortest sentence, the loop the few steps after it. The state passes between the nodes as
+    new tensors (``torch.cat``), never written in place, so every node's backward sees the values
+    it saw forward."""
+    seq_len, batch_size, _ = inputs.shape
+    hidden = weight_hh.size(1)
+    h = inputs.new_zeros(batch_size, hidden)
+    c = inputs.new_zeros(batch_size, hidden)
+    kernel_weights = [weight_ih, weight_hh, bias, torch.zeros_like(bias)]  # b_ih + b_hh as one bias
+    pieces: List[Tuple[int, int, torch.Tensor]] = []  # (start, end, time-major outputs (end - start, batch, H))
+    segments = _segments(_runs(active), MIN_KERNEL_RUN_TRAINING)
+    for start, end, n, kernel in reversed(segments) if reverse else segments:
+        if kernel:
+            run_inputs = inputs[start:end, :n]
+            run_outputs, h_n, c_n = torch.lstm(
+                run_inputs.flip(0) if reverse else run_inputs,
+                (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, True, False, False,
+            )
+            run_outputs = run_outputs.flip(0) if reverse else run_outputs
+            if n < batch_size:  # rows without a token in the run: zero outputs, state unchanged
+                run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
+                h_n, c_n = torch.cat([h_n[0], h[n:]]), torch.cat([c_n[0], c[n:]])
+            else:
+                h_n, c_n = h_n[0], c_n[0]
+            pieces.append((start, end, run_outputs))
+            h, c = h_n, c_n
+        else:
+            run_outputs, h, c = _LstmDirection.apply(inputs[start:end], active[start:end], weight_ih, weight_hh, bias, reverse, h, c)
+            pieces.append((start, end, run_outputs.transpose(0, 1)))
+    pieces.sort(key=lambda piece: piece[0])
+    time_major = []
+    covered = 0
+    for start, end, piece in pieces:
+        if start > covered:  # steps where no row has a token
+            time_major.append(inputs.new_zeros(start - covered, batch_size, hidden))
+        time_major.append(piece)
+        covered = end
+    if covered < seq_len:
+        time_major.append(inputs.new_zeros(seq_len - covered, batch_size, hidden))
+    return torch.cat(time_major).transpose(0, 1), h, c
+
+
 def masked_lstm_direction(
     inputs: torch.Tensor,
     mask: torch.BoolTensor,
@@ -274,6 +343,8 @@ def masked_lstm_direction(
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, weight_ih, weight_hh, bias))
     if KERNEL_RUNS_FOR_INFERENCE and not needs_grad:
         outputs, h, c = _lstm_direction_inference(time_major, active, weight_ih, weight_hh, bias, reverse)
+    elif KERNEL_RUNS_FOR_TRAINING and needs_grad:
+        outputs, h, c = _lstm_direction_training(time_major, active, weight_ih, weight_hh, bias, reverse)
     else:
         outputs, h, c = _LstmDirection.apply(time_major, active, weight_ih, weight_hh, bias, reverse)
     restore = order.argsort()

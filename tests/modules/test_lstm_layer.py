@@ -19,9 +19,16 @@ def _both_directions(lstm: torch.nn.LSTM, inputs: torch.Tensor, mask: torch.Tens
     return torch.cat(outputs, dim=2), torch.stack(hs), torch.stack(cs)
 
 
-@pytest.mark.parametrize("block_values", [lstm_layer.BLOCK_VALUES, 4 * 6 * 4 * 3])  # one block; blocks of 3 steps
-def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, block_values):
+# training: the step loop alone (kernel runs off), in one block or blocks of 3 steps; torch's kernel
+# for runs of 2 steps or more, the loop between them; every run in the kernel
+@pytest.mark.parametrize(
+    "kernel_runs,min_kernel_run,block_values",
+    [(False, 3, lstm_layer.BLOCK_VALUES), (False, 3, 4 * 6 * 4 * 3), (True, 2, 4 * 6 * 4 * 3), (True, 1, lstm_layer.BLOCK_VALUES)],
+)
+def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, kernel_runs, min_kernel_run, block_values):
     monkeypatch.setattr(lstm_layer, "BLOCK_VALUES", block_values)
+    monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
+    monkeypatch.setattr(lstm_layer, "MIN_KERNEL_RUN_TRAINING", min_kernel_run)
     torch.manual_seed(0)
     lstm = torch.nn.LSTM(5, 6, bidirectional=True, batch_first=True).double()
     inputs = torch.randn(4, 7, 5, dtype=torch.double, requires_grad=True)
@@ -48,9 +55,11 @@ def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, 
         torch.testing.assert_close(got, expected, msg=name)
 
 
+@pytest.mark.parametrize("kernel_runs", [False, True])  # the step loop alone; a kernel run, then the loop
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradcheck(monkeypatch, reverse):
+def test_gradcheck(monkeypatch, reverse, kernel_runs):
     monkeypatch.setattr(lstm_layer, "BLOCK_VALUES", 2 * 2 * 12)  # blocks of two steps
+    monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
     torch.manual_seed(1)
     inputs = torch.randn(2, 5, 3, dtype=torch.double, requires_grad=True)
     weight_ih = torch.randn(12, 3, dtype=torch.double, requires_grad=True)
@@ -69,6 +78,7 @@ def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
     inputs = torch.randn(5, 9, 8, requires_grad=True)
     mask = torch.arange(9).unsqueeze(0) < torch.tensor([9, 4, 1, 7, 9]).unsqueeze(1)
     weights = None
+    monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", False)  # the step loop's products
 
     def run(packed: bool):
         nonlocal weights
@@ -145,3 +155,30 @@ def test_inference_runs_equal_the_training_loop(monkeypatch, min_kernel_run, dty
         runs = _both_directions(lstm, inputs.detach(), mask)  # no autograd: kernel runs and the step loop
     for got, want in zip(runs, loop):
         torch.testing.assert_close(got, want.detach())
+
+
+def test_training_kernel_runs_equal_the_step_loop_in_float32(monkeypatch):
+    # float32 on a CPU: torch's kernel runs oneDNN's LSTM and its backward (float64 runs torch's
+    # native kernel, tested above)
+    torch.manual_seed(6)
+    lstm = torch.nn.LSTM(5, 16, bidirectional=True, batch_first=True)
+    # sorted lengths 9, 9, 8, 8, 8, 3: kernel runs of 3 steps (6 rows) and 5 steps (5 rows), a loop step (2 rows)
+    lengths = torch.tensor([8, 9, 3, 9, 8, 8])
+    inputs = torch.randn(6, 9, 5, requires_grad=True)
+    mask = torch.arange(9).unsqueeze(0) < lengths.unsqueeze(1)
+    assert lstm_layer._segments(lstm_layer._runs([6] * 3 + [5] * 2 + [5] * 3 + [2]), 3) == [(0, 3, 6, True), (3, 8, 5, True), (8, 9, 2, False)]
+    runs = [(0, 3, 6), (3, 4, 5), (4, 7, 3), (7, 8, 1), (8, 9, 1)]
+    assert lstm_layer._segments(runs, 3) == [(0, 3, 6, True), (3, 4, 5, False), (4, 7, 3, True), (7, 9, 1, False)]
+    assert lstm_layer._segments(runs, 4) == [(0, 9, 6, False)]  # short runs: one loop segment
+    weights = None
+
+    def run(kernel_runs: bool):
+        nonlocal weights
+        monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
+        outputs = _both_directions(lstm, inputs, mask)
+        weights = weights or [torch.randn_like(t) for t in outputs]
+        grads = torch.autograd.grad(sum((t * w).sum() for t, w in zip(outputs, weights)), [inputs, *lstm.parameters()])
+        return [*outputs, *grads]
+
+    for got, expected in zip(run(True), run(False)):
+        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
