@@ -12,8 +12,13 @@ Each part's backward starts from fixed random gradients of its outputs (the enco
 gradients come from the decoder and the tagging head) or from its own loss (decoder, tagging
 head), so the parts do the work they do inside a step; their sum can differ from the whole step
 (the step also embeds, averages and sums losses).
+
+With ``--switch module.ATTRIBUTE`` (a boolean, as in `benchmarks/ab_switch.py`) every part is
+also timed with the switch off, alternating with the switch on batch by batch: the parts
+"NAME [off]" and the ratio of each part's time off over on ("speed-up").
 """
 import argparse
+import importlib
 import json
 import statistics
 import time
@@ -31,7 +36,14 @@ def main() -> None:
     parser.add_argument("--sentences", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("-o", "--overrides", default="")
+    parser.add_argument("--switch", help="module.path.ATTRIBUTE, a boolean: each part also timed with it off")
     args = parser.parse_args()
+    module, attribute = None, None
+    if args.switch:
+        module_name, attribute = args.switch.rsplit(".", 1)
+        module = importlib.import_module(module_name)
+        if not isinstance(getattr(module, attribute, None), bool):
+            parser.error(f"{args.switch} is not a boolean switch")
     model, optimizer, batches = build_training(args.config, args.data, args.sentences, args.overrides)
 
     # per batch: the inputs of each part, computed once (detached leaves where a part starts)
@@ -75,6 +87,18 @@ def main() -> None:
         "encoder": encoder, "decoder": decoder, "tagging_head": tagging,
         "optimizer": optimizer_step, "whole_step": whole_step,
     }
+    if module is not None:
+        def switched_off(part: Callable) -> Callable:
+            def run(*batch) -> None:
+                setattr(module, attribute, False)
+                try:
+                    part(*batch)
+                finally:
+                    setattr(module, attribute, True)
+            return run
+
+        parts = {key: value for name, part in parts.items() for key, value in ((name, part), (f"{name} [off]", switched_off(part)))}
+        setattr(module, attribute, True)
     whole_step(batches[0])  # warm-up, and gradients exist for the optimizer part
     seconds: Dict[str, list] = {name: [] for name in parts}
     for _ in range(args.rounds):
@@ -92,6 +116,9 @@ def main() -> None:
         "ms_per_sentence": {name: round(1000 * total / sentences, 2) for name, total in totals.items()},
         "share_of_whole_step": {name: round(total / totals["whole_step"], 3) for name, total in totals.items()},
         "whole_step_sentences_per_second": round(sentences / totals["whole_step"], 1),
+        **({"switch": args.switch, "speed_up": {
+            name: round(totals[f"{name} [off]"] / totals[name], 3) for name in totals if not name.endswith("[off]")
+        }} if module is not None else {}),
         "threads": torch.get_num_threads(),
     }
     print(json.dumps(result, indent=1))

@@ -182,12 +182,18 @@ class _LstmDirection(torch.autograd.Function):
                 )
                 dc[:n] = dc_new * activations[t].chunk(4, dim=1)[1]
                 dh[:n] = recurrent_t(grad_gates[t - start, :n])
-            # the weight gradients of the whole block: one matmul each (rows without a token add 0)
+            # the weight gradients of the whole block: one matmul each, over the rows with a token
             flat_grad = grad_gates.view(-1, four_hidden)
-            grad_weight_hh.addmm_(flat_grad.t(), torch.cat(previous_h[start:end]))
-            block_inputs = inputs[start:end].reshape(-1, input_size)
-            grad_weight_ih.addmm_(flat_grad.t(), block_inputs)
-            grad_bias += flat_grad.sum(dim=0)
+            if all(ctx.active[t] == batch_size for t in range(start, end)):
+                token_grad, token_h, token_inputs = flat_grad, torch.cat(previous_h[start:end]), inputs[start:end].reshape(-1, input_size)
+            else:
+                steps = [(t, ctx.active[t]) for t in range(start, end) if ctx.active[t] > 0]
+                token_grad = torch.cat([grad_gates[t - start, :n] for t, n in steps])
+                token_h = torch.cat([previous_h[t][:n] for t, n in steps])
+                token_inputs = torch.cat([inputs[t, :n] for t, n in steps])
+            grad_weight_hh.addmm_(token_grad.t(), token_h)
+            grad_weight_ih.addmm_(token_grad.t(), token_inputs)
+            grad_bias += token_grad.sum(dim=0)
             grad_inputs[start:end] = flat_grad.mm(weight_ih).view(end - start, batch_size, input_size)
         # dh, dc: the gradients of the state before the first step (rows without a token there
         # passed theirs through unchanged)
@@ -296,9 +302,17 @@ def _lstm_direction_training(
                 h_n, c_n = h_n[0], c_n[0]
             pieces.append((start, end, run_outputs))
             h, c = h_n, c_n
-        else:
-            run_outputs, h, c = _LstmDirection.apply(inputs[start:end], active[start:end], weight_ih, weight_hh, bias, reverse, h, c)
-            pieces.append((start, end, run_outputs.transpose(0, 1)))
+        else:  # the segment's rows only: those of its first run
+            run_outputs, h_n, c_n = _LstmDirection.apply(
+                inputs[start:end, :n], active[start:end], weight_ih, weight_hh, bias, reverse, h[:n], c[:n]
+            )
+            # shape: (end - start, batch_size, hidden)
+            run_outputs = run_outputs.transpose(0, 1)
+            if n < batch_size:
+                run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
+                h_n, c_n = torch.cat([h_n, h[n:]]), torch.cat([c_n, c[n:]])
+            pieces.append((start, end, run_outputs))
+            h, c = h_n, c_n
     pieces.sort(key=lambda piece: piece[0])
     time_major = []
     covered = 0
