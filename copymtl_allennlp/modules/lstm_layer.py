@@ -29,13 +29,11 @@ Without autograd (inference), :func:`_lstm_direction_inference` hands runs of st
 rows to torch's own fused LSTM kernel (``torch.lstm``, oneDNN on a CPU) and keeps the step loop
 for short runs only.
 """
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-from typing import Callable, List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
-from torch.autograd.function import once_differentiable
+
+from copymtl_allennlp.modules.threads import can_run_in_two_threads, run_in_two_threads
 
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
 PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
@@ -469,65 +467,6 @@ def lstm_cell_step(
 DirectionWeights = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # weight_ih, weight_hh, b_ih + b_hh
 DirectionResult = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # outputs, final h, final c
 
-_direction_pool: Optional[ThreadPoolExecutor] = None
-
-
-def _directions_in_parallel() -> ThreadPoolExecutor:
-    """Two worker threads, one per direction, each running torch's operations on half of the
-    caller's intra-op threads (set once per worker; the caller's own setting is not changed)."""
-    global _direction_pool
-    if _direction_pool is None:
-        threads = torch.get_num_threads()
-        _direction_pool = ThreadPoolExecutor(2, thread_name_prefix="lstm-direction", initializer=torch.set_num_threads, initargs=(threads // 2,))
-        both_started = threading.Barrier(2)
-        list(_direction_pool.map(lambda _: both_started.wait(), range(2)))
-        # set_num_threads also sets the count that threads started later begin with: the caller's again
-        torch.set_num_threads(threads)
-    return _direction_pool
-
-
-def _forget_direction_pool() -> None:  # a forked child has none of its parent's threads
-    global _direction_pool
-    _direction_pool = None
-
-
-if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_forget_direction_pool)
-
-
-class _ParallelDirections(torch.autograd.Function):
-    """Both directions of a bidirectional layer as one autograd node whose forward and backward
-    each run the two directions at the same time, in two threads (:func:`_directions_in_parallel`).
-    Each direction is its own graph (``masked_lstm_direction`` on detached copies of its inputs);
-    the backward runs ``torch.autograd.grad`` on the two graphs at once and adds the two
-    directions' gradients of the shared inputs."""
-
-    @staticmethod
-    def forward(ctx, inputs, mask, *weights):  # type: ignore[override]
-        def run(direction: int):
-            with torch.enable_grad():  # autograd state is per thread
-                leaves = [t.detach().requires_grad_(t.requires_grad) for t in (inputs, *weights[3 * direction : 3 * direction + 3])]
-                return leaves, masked_lstm_direction(leaves[0], mask, *leaves[1:], reverse=direction == 1)
-
-        ctx.graphs = list(_directions_in_parallel().map(run, (0, 1)))
-        return tuple(t.detach() for _, results in ctx.graphs for t in results)
-
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, *grads):  # type: ignore[override]
-        def run(direction: int):
-            leaves, results = ctx.graphs[direction]
-            wanted = [leaf for leaf in leaves if leaf.requires_grad]
-            found = iter(torch.autograd.grad(results, wanted, grads[3 * direction : 3 * direction + 3], allow_unused=True))
-            return [next(found) if leaf.requires_grad else None for leaf in leaves]
-
-        forward_grads, backward_grads = _directions_in_parallel().map(run, (0, 1))
-        ctx.graphs = None
-        grad_inputs = forward_grads[0]
-        if backward_grads[0] is not None:
-            grad_inputs = backward_grads[0] if grad_inputs is None else grad_inputs + backward_grads[0]
-        return (grad_inputs, None, *forward_grads[1:], *backward_grads[1:])
-
 
 def bidirectional_lstm(
     inputs: torch.Tensor, mask: torch.BoolTensor, forward_weights: DirectionWeights, backward_weights: DirectionWeights
@@ -536,22 +475,17 @@ def bidirectional_lstm(
     forward direction's and the backward direction's (outputs, h, c).
 
     With ``PARALLEL_DIRECTIONS`` and two or more intra-op threads on a CPU, the two directions run
-    at the same time, each on half of the threads, the backward pass too: a step of one direction
-    spends part of its time in work that two threads do not share well (gate arithmetic, small
-    products, Python), so two directions side by side keep both cores busier than one after the
-    other (``benchmarks/ab_switch.py``, switch ``PARALLEL_DIRECTIONS``)."""
-    weights = (*forward_weights, *backward_weights)
-    if not (PARALLEL_DIRECTIONS and inputs.device.type == "cpu" and torch.get_num_threads() >= 2):
+    at the same time, each in its own thread on half of the intra-op threads, the backward pass
+    too (``threads.run_in_two_threads``)."""
+    if not (PARALLEL_DIRECTIONS and can_run_in_two_threads(inputs)):
         return (
             masked_lstm_direction(inputs, mask, *forward_weights, reverse=False),
             masked_lstm_direction(inputs, mask, *backward_weights, reverse=True),
         )
-    if torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, *weights)):
-        results: Sequence[torch.Tensor] = _ParallelDirections.apply(inputs, mask, *weights)
-    else:
-        def run(direction: int) -> DirectionResult:
-            with torch.no_grad():  # autograd state is per thread
-                return masked_lstm_direction(inputs, mask, *weights[3 * direction : 3 * direction + 3], reverse=direction == 1)
 
-        results = [t for result in _directions_in_parallel().map(run, (0, 1)) for t in result]
-    return (results[0], results[1], results[2]), (results[3], results[4], results[5])
+    def direction(reverse: bool):
+        # leaves: inputs, then the forward direction's three weights, then the backward direction's
+        return lambda leaves: masked_lstm_direction(leaves[0], mask, *(leaves[4:7] if reverse else leaves[1:4]), reverse=reverse)
+
+    forward, backward = run_in_two_threads((direction(False), direction(True)), (inputs, *forward_weights, *backward_weights))
+    return forward, backward  # type: ignore[return-value]
