@@ -5,7 +5,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from copymtl_allennlp.modules.lstm_layer import bidirectional_lstm
+from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
 
 RnnState = Tuple[torch.Tensor, Optional[torch.Tensor]]  # (h, c); c is None for a GRU
 MASKED_LOOP_FOR_INFERENCE = True  # a one-layer LSTM on a CPU runs the loop at inference too (2+ sentences)
@@ -91,20 +91,6 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         averaged (batch, seq_len, hidden) and, as the packed ``self.rnn``, the final state(s)
         (2, batch, hidden)."""
         batch_size, seq_len, _ = inputs.shape
-        if self.cell == "lstm":
-            # one autograd node per direction, with blocked weight gradients, or both directions
-            # side by side (lstm_layer.py)
-            forward, backward = bidirectional_lstm(
-                inputs,
-                mask,
-                *(
-                    (getattr(self.rnn, f"weight_ih_l0{suffix}"), getattr(self.rnn, f"weight_hh_l0{suffix}"),
-                     getattr(self.rnn, f"bias_ih_l0{suffix}") + getattr(self.rnn, f"bias_hh_l0{suffix}"))
-                    for suffix in ("", "_reverse")
-                ),
-            )
-            outputs_averaged = (forward[0] + backward[0]) / 2
-            return outputs_averaged, (torch.stack([forward[1], backward[1]]), torch.stack([forward[2], backward[2]]))
         # shape: seq_len x (batch_size, 1)
         step_masks = mask.unsqueeze(2).unbind(1)
         directions = []
@@ -112,6 +98,12 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         for suffix, steps in (("", range(seq_len)), ("_reverse", range(seq_len - 1, -1, -1))):
             w_ih, w_hh = getattr(self.rnn, f"weight_ih_l0{suffix}"), getattr(self.rnn, f"weight_hh_l0{suffix}")
             b_ih, b_hh = getattr(self.rnn, f"bias_ih_l0{suffix}"), getattr(self.rnn, f"bias_hh_l0{suffix}")
+            if self.cell == "lstm":
+                # one autograd node per direction, with blocked weight gradients (lstm_layer.py)
+                direction_outputs, h, c = masked_lstm_direction(inputs, mask, w_ih, w_hh, b_ih + b_hh, reverse=bool(suffix))
+                directions.append(direction_outputs)
+                finals.append((h, c))
+                continue
             # the GRU: autograd through the step loop
             # shape: seq_len x (batch_size, 3 * hidden_size); the input projection for all steps at once
             input_gates = torch.nn.functional.linear(inputs, w_ih, b_ih).unbind(1)
@@ -127,4 +119,7 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
             directions.append(torch.stack(outputs, dim=1))
             finals.append((h, None))
         outputs_averaged = (directions[0] + directions[1]) / 2
-        return outputs_averaged, torch.stack([finals[0][0], finals[1][0]])
+        h_final = torch.stack([finals[0][0], finals[1][0]])
+        if self.cell == "lstm":
+            return outputs_averaged, (h_final, torch.stack([finals[0][1], finals[1][1]]))
+        return outputs_averaged, h_final

@@ -25,15 +25,16 @@ batch of 100 rows by the same 16 MB matrix at every step: :func:`recurrent_produ
 matrix out once per call for oneDNN (``torch.ops.mkldnn``, the packed weights torch's own CPU
 inference compiler uses), instead of BLAS re-packing it at every step.
 
-Without autograd (inference), :func:`_lstm_direction_inference` hands runs of steps over the same
-rows to torch's own fused LSTM kernel (``torch.lstm``, oneDNN on a CPU) and keeps the step loop
-for short runs only.
+Runs of steps over the same rows (in a length-sorted batch: the long run up to the shortest
+sentence) go to torch's own fused LSTM kernel (``torch.lstm``, oneDNN on a CPU), which is faster
+per step than this loop (``benchmarks/lstm_kernel.py``): without autograd in
+:func:`_lstm_direction_inference`, with autograd (the kernel's own backward) in
+:func:`_lstm_direction_training`, whose short runs go through :class:`_LstmDirection` from the
+state reached. The weight gradients of the loop count only the rows with a token.
 """
 from typing import Callable, List, Optional, Tuple
 
 import torch
-
-from copymtl_allennlp.modules.threads import can_run_in_two_threads, run_in_two_threads
 
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
 PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
@@ -42,7 +43,6 @@ KERNEL_RUNS_FOR_INFERENCE = True  # without autograd, runs of steps over the sam
 MIN_KERNEL_RUN = 3  # shorter runs stay in the step loop (each kernel call lays its weights out again)
 KERNEL_RUNS_FOR_TRAINING = True  # with autograd too (torch's kernel has its own backward)
 MIN_KERNEL_RUN_TRAINING = 3  # the same for training
-PARALLEL_DIRECTIONS = True  # bidirectional_lstm: the two directions at once, each on half of torch's threads
 
 
 def _onednn_linear_available() -> bool:
@@ -297,25 +297,18 @@ def _lstm_direction_training(
                 run_inputs.flip(0) if reverse else run_inputs,
                 (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, True, False, False,
             )
-            run_outputs = run_outputs.flip(0) if reverse else run_outputs
-            if n < batch_size:  # rows without a token in the run: zero outputs, state unchanged
-                run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
-                h_n, c_n = torch.cat([h_n[0], h[n:]]), torch.cat([c_n[0], c[n:]])
-            else:
-                h_n, c_n = h_n[0], c_n[0]
-            pieces.append((start, end, run_outputs))
-            h, c = h_n, c_n
+            # shape: (end - start, n, hidden), in time order
+            run_outputs, h_n, c_n = run_outputs.flip(0) if reverse else run_outputs, h_n[0], c_n[0]
         else:  # the segment's rows only: those of its first run
             run_outputs, h_n, c_n = _LstmDirection.apply(
                 inputs[start:end, :n], active[start:end], weight_ih, weight_hh, bias, reverse, h[:n], c[:n]
             )
-            # shape: (end - start, batch_size, hidden)
             run_outputs = run_outputs.transpose(0, 1)
-            if n < batch_size:
-                run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
-                h_n, c_n = torch.cat([h_n, h[n:]]), torch.cat([c_n, c[n:]])
-            pieces.append((start, end, run_outputs))
-            h, c = h_n, c_n
+        if n < batch_size:  # rows without a token in the segment: zero outputs, state unchanged
+            run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
+            h_n, c_n = torch.cat([h_n, h[n:]]), torch.cat([c_n, c[n:]])
+        pieces.append((start, end, run_outputs))
+        h, c = h_n, c_n
     pieces.sort(key=lambda piece: piece[0])
     time_major = []
     covered = 0
@@ -462,30 +455,3 @@ def lstm_cell_step(
         c_new, tanh_c = _activate_gates(activations, c)
         return activations[:, 3 * h.size(1) :] * tanh_c, c_new
     return _LstmCellStep.apply(x, h, c, cell.weight_ih, cell.weight_hh, bias, products)
-
-
-DirectionWeights = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # weight_ih, weight_hh, b_ih + b_hh
-DirectionResult = Tuple[torch.Tensor, torch.Tensor, torch.Tensor]  # outputs, final h, final c
-
-
-def bidirectional_lstm(
-    inputs: torch.Tensor, mask: torch.BoolTensor, forward_weights: DirectionWeights, backward_weights: DirectionWeights
-) -> Tuple[DirectionResult, DirectionResult]:
-    """Both directions of a one-layer bidirectional LSTM by :func:`masked_lstm_direction`: the
-    forward direction's and the backward direction's (outputs, h, c).
-
-    With ``PARALLEL_DIRECTIONS`` and two or more intra-op threads on a CPU, the two directions run
-    at the same time, each in its own thread on half of the intra-op threads, the backward pass
-    too (``threads.run_in_two_threads``)."""
-    if not (PARALLEL_DIRECTIONS and can_run_in_two_threads(inputs)):
-        return (
-            masked_lstm_direction(inputs, mask, *forward_weights, reverse=False),
-            masked_lstm_direction(inputs, mask, *backward_weights, reverse=True),
-        )
-
-    def direction(reverse: bool):
-        # leaves: inputs, then the forward direction's three weights, then the backward direction's
-        return lambda leaves: masked_lstm_direction(leaves[0], mask, *(leaves[4:7] if reverse else leaves[1:4]), reverse=reverse)
-
-    forward, backward = run_in_two_threads((direction(False), direction(True)), (inputs, *forward_weights, *backward_weights))
-    return forward, backward  # type: ignore[return-value]

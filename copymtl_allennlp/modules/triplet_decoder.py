@@ -9,12 +9,10 @@ from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules.lstm_layer import RecurrentProducts, lstm_cell_step
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
-from copymtl_allennlp.modules.threads import can_run_in_two_threads, run_in_two_threads
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
 CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
-HALVES_IN_PARALLEL = True  # on a CPU, the two halves of a batch decoded at once (threads.py)
 
 
 class TripletDecoder(torch.nn.Module):
@@ -112,27 +110,6 @@ class TripletDecoder(torch.nn.Module):
         """
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
-        if (
-            HALVES_IN_PARALLEL
-            and not (targets is not None and feeding == "scheduled")  # random draws: their order would change
-            and encoder_outputs.size(0) >= 2
-            and can_run_in_two_threads(encoder_outputs)
-        ):
-            return self._forward_in_halves(encoder_outputs, source_mask, embedded_source, encoder_state, targets, feeding, early_exit)
-        return self._decode(encoder_outputs, source_mask, embedded_source, encoder_state, targets, feeding, gold_ratio, early_exit)
-
-    def _decode(
-        self,
-        encoder_outputs: torch.Tensor,
-        source_mask: torch.BoolTensor,
-        embedded_source: torch.Tensor,
-        encoder_state: RnnState,
-        targets: Optional[Dict[str, torch.Tensor]],
-        feeding: str,
-        gold_ratio: float,
-        early_exit: bool,
-    ) -> Dict[str, torch.Tensor]:
-        """:meth:`forward` on the whole batch, in this thread."""
         batch_size, seq_len, _ = encoder_outputs.shape
         device = encoder_outputs.device
         na_position = seq_len  # the NA copy logit follows the source positions
@@ -255,47 +232,6 @@ class TripletDecoder(torch.nn.Module):
             # shape: (batch_size,): summed over steps, then the batch mean (Eq. 6)
             predicted["loss"] = torch.stack(step_losses, dim=1).sum(dim=1).mean()
         return predicted
-
-    def _forward_in_halves(
-        self,
-        encoder_outputs: torch.Tensor,
-        source_mask: torch.BoolTensor,
-        embedded_source: torch.Tensor,
-        encoder_state: RnnState,
-        targets: Optional[Dict[str, torch.Tensor]],
-        feeding: str,
-        early_exit: bool,
-    ) -> Dict[str, torch.Tensor]:
-        """:meth:`forward` on the first and the second half of the batch at the same time, in two
-        threads (``threads.run_in_two_threads``), forward and backward. Every sentence is decoded
-        on its own, so the outputs are those of one pass over the whole batch: the predictions of
-        the two halves one after the other, and the loss (a mean over sentences) as the halves'
-        losses weighted by their sizes."""
-        batch_size = encoder_outputs.size(0)
-        halves = (slice(0, batch_size // 2), slice(batch_size // 2, batch_size))
-        h, c = encoder_state
-        target_keys = sorted(targets or {})
-        # the tensors the halves are cut from, then the decoder's parameters (used as they are)
-        inputs = [encoder_outputs, embedded_source, h, *(() if c is None else (c,)), *(targets[k] for k in target_keys)]
-        keys: List[str] = []
-
-        def half(rows: slice):
-            def job(leaves):
-                outputs, embedded, h_half = leaves[0][rows], leaves[1][rows], leaves[2][rows]
-                c_half = None if c is None else leaves[3][rows]
-                first_target = 3 if c is None else 4
-                half_targets = {k: t[rows] for k, t in zip(target_keys, leaves[first_target:])} if targets is not None else None
-                decoded = self._decode(outputs, source_mask[rows], embedded, (h_half, c_half), half_targets, feeding, 1.0, early_exit)
-                keys[:] = sorted(decoded)
-                return tuple(decoded[k] for k in keys)
-            return job
-
-        first, second = run_in_two_threads((half(halves[0]), half(halves[1])), [*inputs, *self.parameters()])
-        decoded = {k: torch.cat([a, b]) for k, a, b in zip(keys, first, second) if k != "loss"}
-        if "loss" in keys:
-            sizes = [rows.stop - rows.start for rows in halves]
-            decoded["loss"] = (first[keys.index("loss")] * sizes[0] + second[keys.index("loss")] * sizes[1]) / batch_size
-        return decoded
 
     # -- pieces of a step ----------------------------------------------------------------------
 

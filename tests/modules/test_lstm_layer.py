@@ -184,51 +184,6 @@ def test_training_kernel_runs_equal_the_step_loop_in_float32(monkeypatch):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
-needs_two_threads = pytest.mark.skipif(torch.get_num_threads() < 2, reason="one intra-op thread: the directions run in turn")
-
-
-@needs_two_threads
-@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
-@pytest.mark.parametrize("trainable", ["all", "weights", "inputs"])
-def test_directions_in_parallel_equal_one_after_the_other(monkeypatch, dtype, trainable):
-    torch.manual_seed(7)
-    lstm = torch.nn.LSTM(5, 8, bidirectional=True, batch_first=True).to(dtype)
-    lstm.requires_grad_(trainable != "inputs")
-    inputs = torch.randn(4, 6, 5, dtype=dtype, requires_grad=trainable != "weights")
-    mask = torch.arange(6).unsqueeze(0) < torch.tensor([6, 2, 5, 6]).unsqueeze(1)
-    weights = [
-        (getattr(lstm, f"weight_ih_l0{s}"), getattr(lstm, f"weight_hh_l0{s}"), getattr(lstm, f"bias_ih_l0{s}") + getattr(lstm, f"bias_hh_l0{s}"))
-        for s in ("", "_reverse")
-    ]
-    wanted = [t for t in (inputs, *lstm.parameters()) if t.requires_grad]
-    loss_weights = None
-    results = []
-    for parallel in (True, False):
-        monkeypatch.setattr(lstm_layer, "PARALLEL_DIRECTIONS", parallel)
-        (forward, backward) = lstm_layer.bidirectional_lstm(inputs, mask, *weights)
-        outputs = [*forward, *backward]
-        loss_weights = loss_weights or [torch.randn_like(t) for t in outputs]
-        grads = torch.autograd.grad(sum((t * w).sum() for t, w in zip(outputs, loss_weights)), wanted)
-        with torch.no_grad():
-            (forward, backward) = lstm_layer.bidirectional_lstm(inputs, mask, *weights)
-        results.append([*outputs, *grads, *forward, *backward])
-    tolerance = {} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-6}
-    for got, expected in zip(*results):
-        torch.testing.assert_close(got, expected, **tolerance)
-
-
-@needs_two_threads
-def test_directions_in_parallel_leave_the_caller_threads_and_pass_errors_on(monkeypatch):
-    monkeypatch.setattr(lstm_layer, "PARALLEL_DIRECTIONS", True)
-    lstm = torch.nn.LSTM(3, 4, bidirectional=True, batch_first=True)
-    weights = [(lstm.weight_ih_l0, lstm.weight_hh_l0, lstm.bias_ih_l0), (lstm.weight_ih_l0_reverse, lstm.weight_hh_l0_reverse, lstm.bias_ih_l0)]
-    threads = torch.get_num_threads()
-    lstm_layer.bidirectional_lstm(torch.randn(2, 3, 3), torch.ones(2, 3, dtype=torch.bool), *weights)
-    assert torch.get_num_threads() == threads
-    with pytest.raises(ValueError, match=r"inputs \(2, 3, 7\)"):  # the worker's error reaches the caller
-        lstm_layer.bidirectional_lstm(torch.randn(2, 3, 7), torch.ones(2, 3, dtype=torch.bool), *weights)
-
-
 @pytest.mark.parametrize("grad", [True, False])  # the training and the inference path: both call torch's kernel
 def test_shapes_that_do_not_fit_are_refused(grad):
     # torch.lstm itself does not check the input width (it computes from the wrong memory)

@@ -66,8 +66,7 @@ def test_loss_by_hand_with_uniform_distributions():
     assert output["loss"].item() == pytest.approx(sum(per_sentence) / 2, rel=1e-5)
 
 
-def test_na_relation_finishes_a_sentence_and_early_exit(monkeypatch):
-    monkeypatch.setattr(triplet_decoder, "HALVES_IN_PARALLEL", False)  # the relation scorer's calls are counted per batch
+def test_na_relation_finishes_a_sentence_and_early_exit():
     decoder = make_decoder()
     zero_parameters(decoder)
     with torch.no_grad():
@@ -140,7 +139,6 @@ def test_gold_feeding_differs_from_own_feeding():
 @pytest.mark.parametrize("cpu_cell_step", [True, False])  # lstm_cell_step, or the nn.LSTMCell itself
 def test_multi_decoder_uses_one_cell_per_triplet(monkeypatch, cpu_cell_step):
     monkeypatch.setattr(triplet_decoder, "CPU_CELL_STEP", cpu_cell_step)
-    monkeypatch.setattr(triplet_decoder, "HALVES_IN_PARALLEL", False)  # the order of the cells' calls over one pass
     decoder = make_decoder(num_decoders=N)
     assert len(decoder.cells) == N
     used = []
@@ -219,64 +217,3 @@ def test_training_gradients_equal_plain_additive_attention(num_decoders):
     names = ["encoder_outputs", *(name for name, _ in decoders[0].named_parameters())]
     for name, ours, expected in zip(names, *gradients):
         torch.testing.assert_close(ours, expected, msg=name)
-
-
-@pytest.mark.skipif(torch.get_num_threads() < 2, reason="one intra-op thread: the batch is decoded whole")
-@pytest.mark.parametrize(
-    "options",
-    [{}, {"num_decoders": N, "mask_head_at_tail": True}, {"max_entity_length": 3}, {"cell": "gru", "copy_kind": "linear"}],
-)
-@pytest.mark.parametrize("feeding", ["gold", "own"])
-def test_halves_in_parallel_equal_the_whole_batch(monkeypatch, options, feeding):
-    # training: the two halves of a batch (here 2 and 3 sentences) decoded in two threads, against
-    # the whole batch in one: predictions, loss and every gradient, in float64
-    decoder = make_decoder(**options).double()
-    gold = targets(
-        [[0, 1], [2, -1], [1, 1], [0, -1], [2, 0]],
-        [[4, 3], [0, -1], [1, 1], [2, -1], [0, 1]],
-        [[1, 4], [2, -1], [0, 2], [1, -1], [1, 0]],
-        head_lengths=[[1, 2], [0, 0], [5, 1], [1, 0], [2, 2]],
-        tail_lengths=[[2, 1], [0, 0], [1, 3], [1, 0], [1, 1]],
-    )
-    results = []
-    decode = decoder._decode
-    calls = []  # the batch size of each pass
-    monkeypatch.setattr(decoder, "_decode", lambda *args: calls.append(args[0].size(0)) or decode(*args))
-    for in_halves in (True, False):
-        monkeypatch.setattr(triplet_decoder, "HALVES_IN_PARALLEL", in_halves)
-        calls.clear()
-        encoder_outputs, mask, embedded, (h, c) = inputs(lengths=(5, 3, 4, 5, 2))
-        leaves = [encoder_outputs.double().requires_grad_(), embedded.double().requires_grad_(), h.double().requires_grad_(), c.double().requires_grad_()]
-        state = (leaves[2], None if options.get("cell") == "gru" else leaves[3])
-        output = decoder(leaves[0], mask, leaves[1], state, targets=gold, feeding=feeding)
-        assert sorted(calls) == ([2, 3] if in_halves else [5])
-        used = leaves[:3] if state[1] is None else leaves
-        results.append((output, torch.autograd.grad(output["loss"], [*used, *decoder.parameters()])))
-    (halves, halves_grads), (whole, whole_grads) = results
-    assert halves.keys() == whole.keys()
-    for key in whole:
-        if key == "loss":
-            torch.testing.assert_close(halves[key], whole[key])
-        else:
-            assert torch.equal(halves[key], whole[key]), key
-    names = ["encoder_outputs", "embedded", "h", "c"][: len(halves_grads) - len(list(decoder.parameters()))]
-    for name, got, expected in zip([*names, *(n for n, _ in decoder.named_parameters())], halves_grads, whole_grads):
-        torch.testing.assert_close(got, expected, msg=name)
-
-
-@pytest.mark.skipif(torch.get_num_threads() < 2, reason="one intra-op thread: the batch is decoded whole")
-@pytest.mark.parametrize("early_exit", [True, False])
-def test_halves_in_parallel_decode_as_the_whole_batch(monkeypatch, early_exit):
-    # inference (no targets, no autograd), early exit inside each half
-    decoder = make_decoder(num_decoders=N, max_entity_length=3)
-    with torch.no_grad():
-        decoder.na_scorer.bias.fill_(0.4)  # some sentences finish early, some do not
-    encoder_outputs, mask, embedded, state = inputs(lengths=(5, 3, 4, 5, 2, 1, 4))
-    outputs = []
-    for in_halves in (True, False):
-        monkeypatch.setattr(triplet_decoder, "HALVES_IN_PARALLEL", in_halves)
-        with torch.no_grad():
-            outputs.append(decoder(encoder_outputs, mask, embedded, state, early_exit=early_exit))
-    assert outputs[0].keys() == outputs[1].keys()
-    for key in outputs[1]:
-        assert torch.equal(outputs[0][key], outputs[1][key]), key
