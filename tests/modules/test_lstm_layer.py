@@ -19,6 +19,16 @@ def _both_directions(lstm: torch.nn.LSTM, inputs: torch.Tensor, mask: torch.Tens
     return torch.cat(outputs, dim=2), torch.stack(hs), torch.stack(cs)
 
 
+def _outputs_and_gradients(lstm: torch.nn.LSTM, inputs: torch.Tensor, mask: torch.Tensor, loss_weights: list) -> list:
+    """Both directions' outputs and final states, then the gradients of inputs and weights for a
+    random linear loss of them (its weights drawn into ``loss_weights`` on the first call)."""
+    outputs = _both_directions(lstm, inputs, mask)
+    if not loss_weights:
+        loss_weights.extend(torch.randn_like(t) for t in outputs)
+    loss = sum((t * w).sum() for t, w in zip(outputs, loss_weights))
+    return [*outputs, *torch.autograd.grad(loss, [inputs, *lstm.parameters()])]
+
+
 # training: the step loop alone (kernel runs off), in one block or blocks of 3 steps; torch's kernel
 # for runs of 2 steps or more, the loop between them; every run in the kernel
 @pytest.mark.parametrize(
@@ -77,16 +87,12 @@ def test_packed_recurrent_products_equal_plain_matmuls_in_float32(monkeypatch):
     lstm = torch.nn.LSTM(8, 32, bidirectional=True, batch_first=True)
     inputs = torch.randn(5, 9, 8, requires_grad=True)
     mask = torch.arange(9).unsqueeze(0) < torch.tensor([9, 4, 1, 7, 9]).unsqueeze(1)
-    weights = None
+    loss_weights: list = []
     monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", False)  # the step loop's products
 
     def run(packed: bool):
-        nonlocal weights
         monkeypatch.setattr(lstm_layer, "PACKED_PRODUCTS", packed)
-        outputs = _both_directions(lstm, inputs, mask)
-        weights = weights or [torch.randn_like(t) for t in outputs]
-        grads = torch.autograd.grad(sum((t * w).sum() for t, w in zip(outputs, weights)), [inputs, *lstm.parameters()])
-        return [*outputs, *grads]
+        return _outputs_and_gradients(lstm, inputs, mask, loss_weights)
 
     calls = []
     reorder = torch.ops.mkldnn._reorder_linear_weight
@@ -170,15 +176,11 @@ def test_training_kernel_runs_equal_the_step_loop_in_float32(monkeypatch):
     runs = [(0, 3, 6), (3, 4, 5), (4, 7, 3), (7, 8, 1), (8, 9, 1)]
     assert lstm_layer._segments(runs, 3) == [(0, 3, 6, True), (3, 4, 5, False), (4, 7, 3, True), (7, 9, 1, False)]
     assert lstm_layer._segments(runs, 4) == [(0, 9, 6, False)]  # short runs: one loop segment
-    weights = None
+    loss_weights: list = []
 
     def run(kernel_runs: bool):
-        nonlocal weights
         monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
-        outputs = _both_directions(lstm, inputs, mask)
-        weights = weights or [torch.randn_like(t) for t in outputs]
-        grads = torch.autograd.grad(sum((t * w).sum() for t, w in zip(outputs, weights)), [inputs, *lstm.parameters()])
-        return [*outputs, *grads]
+        return _outputs_and_gradients(lstm, inputs, mask, loss_weights)
 
     for got, expected in zip(run(True), run(False)):
         torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
