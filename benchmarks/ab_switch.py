@@ -19,7 +19,6 @@ The switch is a boolean module attribute; the script reports sentences/s with it
 (total sentences over total seconds), and the ratio.
 """
 import argparse
-import importlib
 import json
 import os
 import platform
@@ -30,7 +29,7 @@ import torch
 from allennlp.common import Params
 from allennlp.data import DataLoader
 from allennlp.models import Model, load_archive
-from train_speed import build_training, default_data_paths
+from train_speed import boolean_switch, build_training, default_data_paths
 
 
 def trained_batches(archive_path: str, config: str, data: str, sentences: int, overrides: str = "") -> Tuple[Model, List[Dict]]:
@@ -59,10 +58,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.archive and not args.inference:
         parser.error("--archive needs --inference")
-    module_name, attribute = args.switch.rsplit(".", 1)
-    module = importlib.import_module(module_name)
-    if not isinstance(getattr(module, attribute), bool):
-        parser.error(f"{args.switch} is not a boolean switch")
+    module, attribute = boolean_switch(parser, args.switch)
 
     if args.archive:
         model, batches = trained_batches(args.archive, args.config, args.data, args.sentences, args.overrides)

@@ -22,7 +22,7 @@ import platform
 import resource
 import statistics
 import time
-from typing import Dict, List, Tuple
+from typing import Any, Dict, List, Tuple
 
 import torch
 from allennlp.common import Params
@@ -92,13 +92,23 @@ def measure_training(config: str, data: str, sentences: int, overrides: str = ""
     }
 
 
+def boolean_switch(parser: argparse.ArgumentParser, switch: str) -> Tuple[Any, str]:
+    """The module and attribute name of ``switch`` (``module.path.ATTRIBUTE``), a boolean module
+    attribute; a usage error otherwise."""
+    module_name, attribute = switch.rsplit(".", 1) if "." in switch else ("", switch)
+    try:
+        module = importlib.import_module(module_name)
+    except (ImportError, ValueError):
+        parser.error(f"{switch}: no module {module_name!r}")
+    if not isinstance(getattr(module, attribute, None), bool):
+        parser.error(f"{switch} is not a boolean switch")
+    return module, attribute
+
+
 def switch_off(parser: argparse.ArgumentParser, switches: List[str]) -> None:
     """Sets each boolean module attribute ``module.ATTRIBUTE`` of ``switches`` False."""
     for switch in switches:
-        module_name, attribute = switch.rsplit(".", 1)
-        module = importlib.import_module(module_name)
-        if not isinstance(getattr(module, attribute, None), bool):
-            parser.error(f"{switch} is not a boolean switch")
+        module, attribute = boolean_switch(parser, switch)
         setattr(module, attribute, False)
 
 

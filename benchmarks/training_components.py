@@ -18,7 +18,6 @@ also timed with the switch off, alternating with the switch on batch by batch: t
 "NAME [off]" and the ratio of each part's time off over on ("speed-up").
 """
 import argparse
-import importlib
 import json
 import statistics
 import time
@@ -26,7 +25,7 @@ from typing import Callable, Dict
 
 import torch
 from allennlp.nn import util
-from train_speed import build_training
+from train_speed import boolean_switch, build_training
 
 
 def main() -> None:
@@ -38,12 +37,7 @@ def main() -> None:
     parser.add_argument("-o", "--overrides", default="")
     parser.add_argument("--switch", help="module.path.ATTRIBUTE, a boolean: each part also timed with it off")
     args = parser.parse_args()
-    module, attribute = None, None
-    if args.switch:
-        module_name, attribute = args.switch.rsplit(".", 1)
-        module = importlib.import_module(module_name)
-        if not isinstance(getattr(module, attribute, None), bool):
-            parser.error(f"{args.switch} is not a boolean switch")
+    module, attribute = boolean_switch(parser, args.switch) if args.switch else (None, None)
     model, optimizer, batches = build_training(args.config, args.data, args.sentences, args.overrides)
 
     # per batch: the inputs of each part, computed once (detached leaves where a part starts)

@@ -309,14 +309,10 @@ def _lstm_direction_training(
             h_n, c_n = torch.cat([h_n, h[n:]]), torch.cat([c_n, c[n:]])
         pieces.append((start, end, run_outputs))
         h, c = h_n, c_n
-    pieces.sort(key=lambda piece: piece[0])
-    time_major = []
-    covered = 0
-    for start, end, piece in pieces:
-        if start > covered:  # steps where no row has a token
-            time_major.append(inputs.new_zeros(start - covered, batch_size, hidden))
-        time_major.append(piece)
-        covered = end
+    time_major = [piece for _, _, piece in (reversed(pieces) if reverse else pieces)]
+    # steps after the longest sentence (a batch padded beyond it): no row has a token there;
+    # active counts never grow, so such steps only come at the end
+    covered = max((end for _, end, _ in pieces), default=0)
     if covered < seq_len:
         time_major.append(inputs.new_zeros(seq_len - covered, batch_size, hidden))
     return torch.cat(time_major).transpose(0, 1), h, c

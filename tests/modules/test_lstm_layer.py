@@ -199,3 +199,21 @@ def test_shapes_that_do_not_fit_are_refused(grad):
             masked_lstm_direction(torch.randn(2, 5, 3), mask[:, :4], *weights)
         with pytest.raises(ValueError, match=r"bias \(15,\)"):
             masked_lstm_direction(torch.randn(2, 5, 3), mask, *weights[:2], weights[2][:15])
+
+
+@pytest.mark.parametrize("kernel_runs", [True, False])
+def test_steps_after_the_longest_sentence_are_zero_in_training(monkeypatch, kernel_runs):
+    # a batch padded beyond its longest sentence: no row has a token in the last two steps
+    monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
+    torch.manual_seed(8)
+    lstm = torch.nn.LSTM(3, 4, bidirectional=True, batch_first=True).double()
+    inputs = torch.randn(3, 8, 3, dtype=torch.double, requires_grad=True)
+    lengths = torch.tensor([6, 2, 5])
+    mask = torch.arange(8).unsqueeze(0) < lengths.unsqueeze(1)
+    packed, (h_ref, c_ref) = lstm(pack_padded_sequence(inputs, lengths, batch_first=True, enforce_sorted=False))
+    out_ref, _ = pad_packed_sequence(packed, batch_first=True, total_length=8)
+    out, h, c = _both_directions(lstm, inputs, mask)
+    assert out.shape == out_ref.shape and out[:, 6:].abs().max() == 0
+    torch.testing.assert_close((out, h, c), (out_ref, h_ref, c_ref))
+    weights = torch.randn_like(out_ref)
+    torch.testing.assert_close(torch.autograd.grad((out * weights).sum(), inputs), torch.autograd.grad((out_ref * weights).sum(), inputs))
