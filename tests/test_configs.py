@@ -44,7 +44,7 @@ def test_paper_configs(config):
     assert model["encoder"]["hidden_size"] == PAPER["hidden_size"]
     assert model["source_embedder"]["token_embedders"]["tokens"]["embedding_dim"] == PAPER["embedding_dim"]
     assert params["data_loader"]["batch_sampler"]["batch_size"] == PAPER["batch_size"]
-    assert params["trainer"]["optimizer"] == {"type": "adam", "lr": PAPER["lr"]}
+    assert params["trainer"]["optimizer"] == {"type": "fused_adam", "lr": PAPER["lr"]}  # Adam, fused update
     assert params["trainer"]["num_epochs"] == PAPER["num_epochs"]
     assert params["trainer"]["validation_metric"] == "+f1"
     assert "cuda_device" not in params["trainer"]

@@ -61,7 +61,8 @@
       data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"]}},
       validation_data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"], shuffle: false}},
       trainer: {
-        optimizer: {type: "adam", lr: lr},
+        // Adam; "fused_adam" is torch's one-pass implementation of the same update (2-3x faster step)
+        optimizer: {type: "fused_adam", lr: lr},
         num_epochs: num_epochs,
         validation_metric: "+f1",
         [if patience != null then "patience"]: patience,

@@ -62,7 +62,8 @@ def recurrent_product(weight: torch.Tensor, rows: int) -> Callable[[torch.Tensor
     blocked layout and every step runs a packed product (same values up to float rounding);
     otherwise a plain ``matmul``. ``weight`` must not change while the function is used."""
     if PACKED_PRODUCTS and _ONEDNN_LINEAR and weight.device.type == "cpu" and weight.dtype == torch.float32:
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach().contiguous(), rows)
+        # oneDNN's reorder reads any strides: W_hh^T (the backward's product) is laid out without a copy
+        packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
         return lambda x: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
     weight_t = weight.detach().t()
     return lambda x: x.matmul(weight_t)

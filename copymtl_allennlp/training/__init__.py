@@ -1,1 +1,2 @@
+from copymtl_allennlp.training.optimizers import FusedAdamOptimizer
 from copymtl_allennlp.training.training_set_f1 import TrainingSetF1
