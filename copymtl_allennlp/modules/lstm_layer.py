@@ -31,6 +31,12 @@ per step than this loop (``benchmarks/lstm_kernel.py``): without autograd in
 :func:`_lstm_direction_inference`, with autograd (the kernel's own backward) in
 :func:`_lstm_direction_training`, whose short runs go through :class:`_LstmDirection` from the
 state reached. The weight gradients of the loop count only the rows with a token.
+
+At inference (and in training with ``FROZEN_PADDING_FOR_TRAINING``) a call of the kernel may also
+span steps where some of its rows have ended: those rows take **frozen padding steps** (an extra
+input feature pins their input gate to 0 and forget gate to 1, so the cell state is kept
+exactly), so a batch goes through a few whole kernel calls instead of kernel runs and loop steps;
+:func:`_kernel_segments` chooses the calls (:func:`_lstm_direction_frozen_padding`).
 """
 from typing import Callable, List, Optional, Tuple
 
@@ -43,6 +49,13 @@ KERNEL_RUNS_FOR_INFERENCE = True  # without autograd, runs of steps over the sam
 MIN_KERNEL_RUN = 3  # shorter runs stay in the step loop (each kernel call lays its weights out again)
 KERNEL_RUNS_FOR_TRAINING = True  # with autograd too (torch's kernel has its own backward)
 MIN_KERNEL_RUN_TRAINING = 3  # the same for training
+# kernel calls over rows that may end inside them, with frozen padding steps (round 7): faster at
+# inference, in sorted and unsorted batches; slower in training on length-bucketed batches (the
+# configs'), faster on unsorted ones (docs/performance.md, benchmarks/encoder_paths.py)
+FROZEN_PADDING_FOR_INFERENCE = True
+FROZEN_PADDING_FOR_TRAINING = False
+FREEZE = 1e4  # the gate offset of a frozen padding step: sigmoid(-FREEZE) = 0, sigmoid(FREEZE) = 1
+KERNEL_CALL_ROW_STEPS = 60.0  # what one kernel call costs beyond its steps, in row-steps (_kernel_segments)
 
 
 def _onednn_linear_available() -> bool:
@@ -319,6 +332,91 @@ def _lstm_direction_training(
     return torch.cat(time_major).transpose(0, 1), h, c
 
 
+def _kernel_segments(runs: List[Tuple[int, int, int]], call_cost: float) -> List[Tuple[int, int, int]]:
+    """Consecutive ``runs`` (of :func:`_runs`) grouped into kernel calls ``(start, end, rows)``
+    that cost least: a call over runs i..j costs ``call_cost`` plus ``rows_i x (end_j - start_i)``
+    row-steps (every step of a call runs the rows of its first run, the most; rows that end
+    earlier take frozen padding steps). Exact, by dynamic programming over the run boundaries."""
+    best = [0.0] + [float("inf")] * len(runs)
+    first = [0] * (len(runs) + 1)  # the first run of the last call, for best[j]
+    for j in range(1, len(runs) + 1):
+        end = runs[j - 1][1]
+        for i in range(j):
+            cost = best[i] + call_cost + runs[i][2] * (end - runs[i][0])
+            if cost < best[j]:
+                best[j], first[j] = cost, i
+    segments: List[Tuple[int, int, int]] = []
+    j = len(runs)
+    while j > 0:
+        i = first[j]
+        segments.append((runs[i][0], runs[j - 1][1], runs[i][2]))
+        j = i
+    return segments[::-1]
+
+
+def _lstm_direction_frozen_padding(
+    inputs: torch.Tensor,
+    lengths: List[int],
+    active: List[int],
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias: torch.Tensor,
+    reverse: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """What :class:`_LstmDirection` computes, in a few calls of torch's own LSTM kernel
+    (``torch.lstm``; oneDNN's fused LSTM on a CPU, with its own backward under autograd) over
+    the length-sorted batch, each over the rows of its first step, chosen by
+    :func:`_kernel_segments`.
+
+    Rows whose sentence ends inside a call take **frozen padding steps**: the input gets one more
+    feature, 1 at padding, whose weight column adds ``-FREEZE`` to the input gate and
+    ``+FREEZE`` to the forget gate, so there ``i = 0`` and ``f = 1`` exactly (in float32 and
+    float64) and ``c_t = c_{t-1}``: the cell state is kept. The forward direction then takes each
+    sentence's ``h`` from its output at its last token. The reverse direction runs time-flipped,
+    so a sentence's padding comes before its last token and keeps the zero state exactly
+    (``c = 0``, ``h = o tanh(0) = 0``). Gradients are exact too: at a frozen step every gate's
+    gradient is zero (``i (1 - i)``, ``f (1 - f)``, ``i`` and ``tanh(c) = 0`` or a zero output
+    gradient), and ``dc`` passes through ``f = 1`` unchanged. Outputs at padding are zero."""
+    seq_len, batch_size, _ = inputs.shape
+    hidden = weight_hh.size(1)
+    column = inputs.new_zeros(4 * hidden, 1)
+    column[:hidden], column[hidden : 2 * hidden] = -FREEZE, FREEZE  # gate order i, f, g, o
+    kernel_weights = [torch.cat([weight_ih, column], dim=1), weight_hh, bias, torch.zeros_like(bias)]
+    lengths_t = torch.tensor(lengths, device=inputs.device)
+    steps = torch.arange(seq_len, device=inputs.device).unsqueeze(1)
+    # shape: (seq_len, batch_size); the frozen-padding feature, and the output mask
+    is_token = steps < lengths_t.unsqueeze(0)
+    inputs = torch.cat([inputs, (~is_token).unsqueeze(2).to(inputs.dtype)], dim=2)
+    h = inputs.new_zeros(batch_size, hidden)
+    c = inputs.new_zeros(batch_size, hidden)
+    pieces: List[Tuple[int, torch.Tensor]] = []  # (start, time-major outputs (end - start, batch, H))
+    segments = _kernel_segments(_runs(active), KERNEL_CALL_ROW_STEPS)
+    for start, end, n in reversed(segments) if reverse else segments:
+        run_inputs = inputs[start:end, :n]
+        run_outputs, h_n, c_n = torch.lstm(
+            run_inputs.flip(0) if reverse else run_inputs,
+            (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, torch.is_grad_enabled(), False, False,
+        )
+        # shape: (end - start, n, hidden), in time order, zero at padding
+        run_outputs = (run_outputs.flip(0) if reverse else run_outputs) * is_token[start:end, :n].unsqueeze(2)
+        if reverse:
+            h_n = h_n[0]  # every row of the call has a token at its last step, ``start``
+        else:  # each row's output at its last token in the call
+            last = (lengths_t[:n].clamp(max=end) - 1 - start).view(1, n, 1).expand(1, n, hidden)
+            h_n = run_outputs.gather(0, last)[0]
+        c_n = c_n[0]
+        if n < batch_size:  # rows without a token in the call: zero outputs, state unchanged
+            run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
+            h_n, c_n = torch.cat([h_n, h[n:]]), torch.cat([c_n, c[n:]])
+        pieces.append((start, run_outputs))
+        h, c = h_n, c_n
+    time_major = [piece for _, piece in (reversed(pieces) if reverse else pieces)]
+    covered = max((end for _, end, _ in segments), default=0)
+    if covered < seq_len:  # steps after the longest sentence: no row has a token
+        time_major.append(inputs.new_zeros(seq_len - covered, batch_size, hidden))
+    return torch.cat(time_major).transpose(0, 1), h, c
+
+
 def masked_lstm_direction(
     inputs: torch.Tensor,
     mask: torch.BoolTensor,
@@ -362,7 +460,11 @@ def masked_lstm_direction(
     active = (lengths[order].unsqueeze(0) > steps).sum(dim=1).tolist()
     time_major = inputs.index_select(0, order).transpose(0, 1).contiguous()
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, weight_ih, weight_hh, bias))
-    if KERNEL_RUNS_FOR_INFERENCE and not needs_grad:
+    if FROZEN_PADDING_FOR_TRAINING if needs_grad else FROZEN_PADDING_FOR_INFERENCE:
+        outputs, h, c = _lstm_direction_frozen_padding(
+            time_major, lengths[order].tolist(), active, weight_ih, weight_hh, bias, reverse
+        )
+    elif KERNEL_RUNS_FOR_INFERENCE and not needs_grad:
         outputs, h, c = _lstm_direction_inference(time_major, active, weight_ih, weight_hh, bias, reverse)
     elif KERNEL_RUNS_FOR_TRAINING and needs_grad:
         outputs, h, c = _lstm_direction_training(time_major, active, weight_ih, weight_hh, bias, reverse)

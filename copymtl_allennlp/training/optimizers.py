@@ -12,8 +12,8 @@ class FusedAdamOptimizer(Optimizer, torch.optim.Adam):
     equal ``"adam"``'s up to float rounding. The fused kernel runs on CPU and CUDA tensors of
     floating-point types; ``fused: false`` is torch's default implementation.
 
-    On the paper-size model (16M parameters) the step took 10-18 ms against 32-44 ms on this
-    project's 2-core CPU (docs/performance.md, round 7)."""
+    On the paper-size model (16M parameters) a step takes 9.5 ms against 32.6 ms on this
+    project's 2-core CPU (``benchmarks/optimizer_step.py``; docs/performance.md, round 7)."""
 
     def __init__(
         self,

@@ -30,12 +30,19 @@ def _outputs_and_gradients(lstm: torch.nn.LSTM, inputs: torch.Tensor, mask: torc
 
 
 # training: the step loop alone (kernel runs off), in one block or blocks of 3 steps; torch's kernel
-# for runs of 2 steps or more, the loop between them; every run in the kernel
+# for runs of 2 steps or more, the loop between them; every run in the kernel; frozen padding with
+# a kernel call per run (call cost 0), a few calls, one call for the whole batch
 @pytest.mark.parametrize(
-    "kernel_runs,min_kernel_run,block_values",
-    [(False, 3, lstm_layer.BLOCK_VALUES), (False, 3, 4 * 6 * 4 * 3), (True, 2, 4 * 6 * 4 * 3), (True, 1, lstm_layer.BLOCK_VALUES)],
+    "kernel_runs,min_kernel_run,block_values,frozen_call_cost",
+    [
+        (False, 3, lstm_layer.BLOCK_VALUES, None), (False, 3, 4 * 6 * 4 * 3, None),
+        (True, 2, 4 * 6 * 4 * 3, None), (True, 1, lstm_layer.BLOCK_VALUES, None),
+        (False, 3, lstm_layer.BLOCK_VALUES, 0.0), (False, 3, lstm_layer.BLOCK_VALUES, 3.0), (False, 3, lstm_layer.BLOCK_VALUES, 1e9),
+    ],
 )
-def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, kernel_runs, min_kernel_run, block_values):
+def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, kernel_runs, min_kernel_run, block_values, frozen_call_cost):
+    monkeypatch.setattr(lstm_layer, "FROZEN_PADDING_FOR_TRAINING", frozen_call_cost is not None)
+    monkeypatch.setattr(lstm_layer, "KERNEL_CALL_ROW_STEPS", frozen_call_cost or 0.0)
     monkeypatch.setattr(lstm_layer, "BLOCK_VALUES", block_values)
     monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
     monkeypatch.setattr(lstm_layer, "MIN_KERNEL_RUN_TRAINING", min_kernel_run)
@@ -65,9 +72,12 @@ def test_outputs_states_and_every_gradient_equal_torch_packed_lstm(monkeypatch, 
         torch.testing.assert_close(got, expected, msg=name)
 
 
-@pytest.mark.parametrize("kernel_runs", [False, True])  # the step loop alone; a kernel run, then the loop
+# the step loop alone; a kernel run, then the loop; one kernel call with frozen padding steps
+@pytest.mark.parametrize("kernel_runs,frozen", [(False, False), (True, False), (False, True)])
 @pytest.mark.parametrize("reverse", [False, True])
-def test_gradcheck(monkeypatch, reverse, kernel_runs):
+def test_gradcheck(monkeypatch, reverse, kernel_runs, frozen):
+    monkeypatch.setattr(lstm_layer, "FROZEN_PADDING_FOR_TRAINING", frozen)
+    monkeypatch.setattr(lstm_layer, "KERNEL_CALL_ROW_STEPS", 1e9)
     monkeypatch.setattr(lstm_layer, "BLOCK_VALUES", 2 * 2 * 12)  # blocks of two steps
     monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
     torch.manual_seed(1)
@@ -147,10 +157,14 @@ def test_lstm_cell_step_gradcheck():
     )
 
 
-@pytest.mark.parametrize("min_kernel_run", [1, 2, 100])  # every run in torch's kernel; mixed; none
+# round 5's kernel runs: every run in torch's kernel, mixed, none; frozen padding: a call per run, a few, one
+@pytest.mark.parametrize("min_kernel_run,frozen_call_cost", [(1, None), (2, None), (100, None), (3, 0.0), (3, 5.0), (3, 1e9)])
 @pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-def test_inference_runs_equal_the_training_loop(monkeypatch, min_kernel_run, dtype):
+def test_inference_runs_equal_the_training_loop(monkeypatch, min_kernel_run, frozen_call_cost, dtype):
+    monkeypatch.setattr(lstm_layer, "FROZEN_PADDING_FOR_INFERENCE", frozen_call_cost is not None)
+    monkeypatch.setattr(lstm_layer, "KERNEL_CALL_ROW_STEPS", frozen_call_cost or 0.0)
     monkeypatch.setattr(lstm_layer, "MIN_KERNEL_RUN", min_kernel_run)
+    monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", False)  # the reference: the step loop
     torch.manual_seed(4)
     lstm = torch.nn.LSTM(5, 6, bidirectional=True, batch_first=True).to(dtype)
     # sorted lengths 8, 8, 6, 5, 5, 2, 1: runs of 1, 1, 3, 1 and 2 steps
@@ -166,7 +180,7 @@ def test_inference_runs_equal_the_training_loop(monkeypatch, min_kernel_run, dty
         torch.testing.assert_close(got, want.detach())
 
 
-def test_training_kernel_runs_equal_the_step_loop_in_float32(monkeypatch):
+def test_kernel_paths_equal_the_step_loop_in_float32(monkeypatch):
     # float32 on a CPU: torch's kernel runs oneDNN's LSTM and its backward (float64 runs torch's
     # native kernel, tested above)
     torch.manual_seed(6)
@@ -181,12 +195,23 @@ def test_training_kernel_runs_equal_the_step_loop_in_float32(monkeypatch):
     assert lstm_layer._segments(runs, 4) == [(0, 9, 6, False)]  # short runs: one loop segment
     loss_weights: list = []
 
-    def run(kernel_runs: bool):
+    def run(kernel_runs: bool, frozen_call_cost=None):
+        monkeypatch.setattr(lstm_layer, "FROZEN_PADDING_FOR_TRAINING", frozen_call_cost is not None)
+        monkeypatch.setattr(lstm_layer, "KERNEL_CALL_ROW_STEPS", frozen_call_cost or 0.0)
         monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
         return _outputs_and_gradients(lstm, inputs, mask, loss_weights)
 
-    for got, expected in zip(run(True), run(False)):
-        torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    loop = run(False)
+    # kernel runs and the loop; frozen padding: a call per run, 2 calls ((0, 8) and (8, 9)), 1 call
+    for variant in (run(True), run(False, 0.0), run(False, 10.0), run(False, 1e9)):
+        for got, expected in zip(variant, loop):
+            torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+    with torch.no_grad():  # and without autograd
+        for frozen_call_cost in (0.0, 1e9):
+            monkeypatch.setattr(lstm_layer, "FROZEN_PADDING_FOR_INFERENCE", True)
+            monkeypatch.setattr(lstm_layer, "KERNEL_CALL_ROW_STEPS", frozen_call_cost)
+            for got, expected in zip(_both_directions(lstm, inputs, mask), loop[:3]):
+                torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("grad", [True, False])  # the training and the inference path: both call torch's kernel
@@ -204,9 +229,10 @@ def test_shapes_that_do_not_fit_are_refused(grad):
             masked_lstm_direction(torch.randn(2, 5, 3), mask, *weights[:2], weights[2][:15])
 
 
-@pytest.mark.parametrize("kernel_runs", [True, False])
-def test_steps_after_the_longest_sentence_are_zero_in_training(monkeypatch, kernel_runs):
+@pytest.mark.parametrize("kernel_runs,frozen", [(True, False), (False, False), (False, True)])
+def test_steps_after_the_longest_sentence_are_zero_in_training(monkeypatch, kernel_runs, frozen):
     # a batch padded beyond its longest sentence: no row has a token in the last two steps
+    monkeypatch.setattr(lstm_layer, "FROZEN_PADDING_FOR_TRAINING", frozen)
     monkeypatch.setattr(lstm_layer, "KERNEL_RUNS_FOR_TRAINING", kernel_runs)
     torch.manual_seed(8)
     lstm = torch.nn.LSTM(3, 4, bidirectional=True, batch_first=True).double()
@@ -220,3 +246,14 @@ def test_steps_after_the_longest_sentence_are_zero_in_training(monkeypatch, kern
     torch.testing.assert_close((out, h, c), (out_ref, h_ref, c_ref))
     weights = torch.randn_like(out_ref)
     torch.testing.assert_close(torch.autograd.grad((out * weights).sum(), inputs), torch.autograd.grad((out_ref * weights).sum(), inputs))
+
+
+def test_kernel_segments_minimise_calls_plus_row_steps():
+    # runs (start, end, rows) of sorted lengths 6, 6, 5, 5, 5, 1; with a call cost c:
+    # one call 6 x 6 + c = 36 + c; (0, 2) + (2, 6): 12 + 20 + 2c = 32 + 2c;
+    # (0, 5) + (5, 6): 30 + 1 + 2c = 31 + 2c; a call per run: 12 + 15 + 1 + 3c = 28 + 3c
+    runs = [(0, 2, 6), (2, 5, 5), (5, 6, 1)]
+    assert lstm_layer._kernel_segments(runs, 10.0) == [(0, 6, 6)]  # 46 < 51 < 52, 58
+    assert lstm_layer._kernel_segments(runs, 4.0) == [(0, 5, 6), (5, 6, 1)]  # 39 < 40
+    assert lstm_layer._kernel_segments(runs, 2.0) == [(0, 2, 6), (2, 5, 5), (5, 6, 1)]  # 34 < 35 < 36, 38
+    assert lstm_layer._kernel_segments([], 2.0) == []
