@@ -389,7 +389,7 @@ def _lstm_direction_frozen_padding(
     inputs = torch.cat([inputs, (~is_token).unsqueeze(2).to(inputs.dtype)], dim=2)
     h = inputs.new_zeros(batch_size, hidden)
     c = inputs.new_zeros(batch_size, hidden)
-    pieces: List[Tuple[int, torch.Tensor]] = []  # (start, time-major outputs (end - start, batch, H))
+    pieces: List[torch.Tensor] = []  # time-major outputs (end - start, batch, H), in call order
     segments = _kernel_segments(_runs(active), KERNEL_CALL_ROW_STEPS)
     for start, end, n in reversed(segments) if reverse else segments:
         run_inputs = inputs[start:end, :n]
@@ -408,9 +408,9 @@ def _lstm_direction_frozen_padding(
         if n < batch_size:  # rows without a token in the call: zero outputs, state unchanged
             run_outputs = torch.nn.functional.pad(run_outputs, (0, 0, 0, batch_size - n))
             h_n, c_n = torch.cat([h_n, h[n:]]), torch.cat([c_n, c[n:]])
-        pieces.append((start, run_outputs))
+        pieces.append(run_outputs)
         h, c = h_n, c_n
-    time_major = [piece for _, piece in (reversed(pieces) if reverse else pieces)]
+    time_major = pieces[::-1] if reverse else pieces
     covered = max((end for _, end, _ in segments), default=0)
     if covered < seq_len:  # steps after the longest sentence: no row has a token
         time_major.append(inputs.new_zeros(seq_len - covered, batch_size, hidden))
