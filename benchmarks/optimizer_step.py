@@ -33,10 +33,9 @@ def main() -> None:
     lr = Params.from_file(args.config, args.overrides)["trainer"]["optimizer"].get("lr", 0.001)
     models = {"adam": model, "fused_adam": copy.deepcopy(model)}
     generator = torch.Generator().manual_seed(0)
-    for name, m in models.items():
-        for p in m.parameters():
-            p.grad = torch.randn(p.shape, generator=generator)
-        generator.manual_seed(0)  # the same gradients for both
+    for p, q in zip(models["adam"].parameters(), models["fused_adam"].parameters()):
+        p.grad = torch.randn(p.shape, generator=generator)
+        q.grad = p.grad.clone()  # the same gradients for both
     optimizers = {
         name: Optimizer.from_params(model_parameters=list(m.named_parameters()), params=Params({"type": name, "lr": lr}))
         for name, m in models.items()

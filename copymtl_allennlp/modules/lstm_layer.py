@@ -356,7 +356,7 @@ def _kernel_segments(runs: List[Tuple[int, int, int]], call_cost: float) -> List
 
 def _lstm_direction_frozen_padding(
     inputs: torch.Tensor,
-    lengths: List[int],
+    lengths: torch.Tensor,
     active: List[int],
     weight_ih: torch.Tensor,
     weight_hh: torch.Tensor,
@@ -382,10 +382,9 @@ def _lstm_direction_frozen_padding(
     column = inputs.new_zeros(4 * hidden, 1)
     column[:hidden], column[hidden : 2 * hidden] = -FREEZE, FREEZE  # gate order i, f, g, o
     kernel_weights = [torch.cat([weight_ih, column], dim=1), weight_hh, bias, torch.zeros_like(bias)]
-    lengths_t = torch.tensor(lengths, device=inputs.device)
     steps = torch.arange(seq_len, device=inputs.device).unsqueeze(1)
     # shape: (seq_len, batch_size); the frozen-padding feature, and the output mask
-    is_token = steps < lengths_t.unsqueeze(0)
+    is_token = steps < lengths.unsqueeze(0)
     inputs = torch.cat([inputs, (~is_token).unsqueeze(2).to(inputs.dtype)], dim=2)
     h = inputs.new_zeros(batch_size, hidden)
     c = inputs.new_zeros(batch_size, hidden)
@@ -402,7 +401,7 @@ def _lstm_direction_frozen_padding(
         if reverse:
             h_n = h_n[0]  # every row of the call has a token at its last step, ``start``
         else:  # each row's output at its last token in the call
-            last = (lengths_t[:n].clamp(max=end) - 1 - start).view(1, n, 1).expand(1, n, hidden)
+            last = (lengths[:n].clamp(max=end) - 1 - start).view(1, n, 1).expand(1, n, hidden)
             h_n = run_outputs.gather(0, last)[0]
         c_n = c_n[0]
         if n < batch_size:  # rows without a token in the call: zero outputs, state unchanged
@@ -462,7 +461,7 @@ def masked_lstm_direction(
     needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, weight_ih, weight_hh, bias))
     if FROZEN_PADDING_FOR_TRAINING if needs_grad else FROZEN_PADDING_FOR_INFERENCE:
         outputs, h, c = _lstm_direction_frozen_padding(
-            time_major, lengths[order].tolist(), active, weight_ih, weight_hh, bias, reverse
+            time_major, lengths[order], active, weight_ih, weight_hh, bias, reverse
         )
     elif KERNEL_RUNS_FOR_INFERENCE and not needs_grad:
         outputs, h, c = _lstm_direction_inference(time_major, active, weight_ih, weight_hh, bias, reverse)
