@@ -1,7 +1,11 @@
+from typing import Optional
+
 import torch
 from allennlp.modules import Attention
 from allennlp.modules.attention import AdditiveAttention
 from allennlp.nn import util
+
+from copymtl_allennlp.modules.lstm_layer import RecurrentProducts
 
 
 class _AdditiveScores(torch.autograd.Function):
@@ -53,7 +57,24 @@ class StepAdditiveAttention(AdditiveAttention):
         """``2 U o_i`` for every position: (batch, seq_len, vector_dim)."""
         return matrix.matmul(2 * self._u_matrix)
 
-    def attend(self, vector: torch.Tensor, projected_matrix: torch.Tensor, matrix_mask: torch.BoolTensor) -> torch.Tensor:
-        """Attention weights (batch, seq_len) for one step, from :meth:`project_matrix`'s output."""
-        scores = _AdditiveScores.apply(2 * vector.matmul(self._w_matrix), projected_matrix, self._v_vector)
+    def query_products(self, rows: int) -> RecurrentProducts:
+        """The query product ``h W`` of every step of one batch, laid out once
+        (``lstm_layer.RecurrentProducts`` of ``W^T``), for :meth:`attend`."""
+        return RecurrentProducts(self._w_matrix.t(), rows)
+
+    def attend(
+        self,
+        vector: torch.Tensor,
+        projected_matrix: torch.Tensor,
+        matrix_mask: torch.BoolTensor,
+        query_products: Optional[RecurrentProducts] = None,
+    ) -> torch.Tensor:
+        """Attention weights (batch, seq_len) for one step, from :meth:`project_matrix`'s output;
+        with ``query_products`` (from :meth:`query_products`; without autograd, its backward is
+        not written) the query ``h W`` goes through it."""
+        if query_products is None:
+            query = vector.matmul(self._w_matrix)
+        else:
+            query = query_products.forward(vector)
+        scores = _AdditiveScores.apply(2 * query, projected_matrix, self._v_vector)
         return util.masked_softmax(scores, matrix_mask) if self._normalize else scores

@@ -13,6 +13,9 @@ from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
 CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
+# without autograd (prediction, validation): both measured faster at inference, neither in training
+PACKED_QUERY = True  # on a CPU, the attention's query product h W is laid out once per batch too
+PROJECTED_CONTEXT = True  # Eq. 8 for the input layer: o_i · W_u^c once per sentence, the context never formed
 
 
 class TripletDecoder(torch.nn.Module):
@@ -23,6 +26,15 @@ class TripletDecoder(torch.nn.Module):
     ``h_t = LSTM(u_t, h_{t-1})``. ``e_t`` embeds the previous output: the start embedding at
     t = 1, a relation embedding after a relation step, the copied word's embedding after a copy
     step (a learned NA embedding after an NA copy).
+
+    The input layer goes through the decomposition of Eq. 8: with ``c_t = sum_i a_ti o_i``,
+    ``[e_t; c_t] · W_u = e_t · W_u^e + sum_i a_ti (o_i · W_u^c)``. ``o_i · W_u^c``
+    (``embedding_dim`` wide, a tenth of ``o_i`` at paper size) does not depend on the step, so
+    :meth:`project_context` computes it once per sentence and each step weights it instead of
+    the encoder outputs; ``c_t`` itself is never formed. That, and the attention's query product
+    laid out once per batch, run without autograd (``PROJECTED_CONTEXT``, ``PACKED_QUERY``: the
+    same function, other float rounding; in training neither was faster, so training computes
+    exactly as before).
 
     Logits (Eq. 4): relation steps ``[h_t · W_r ; q_NA]``; copy steps ``[q_t(1..n) ; q_NA]``
     (the copy scorer, Eq. 3 or Eq. 10), padding masked; ``q_NA = h_t · W_NA`` (Eq. 7) is one
@@ -115,10 +127,15 @@ class TripletDecoder(torch.nn.Module):
         na_position = seq_len  # the NA copy logit follows the source positions
         # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer, once
         projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
+        inference = not torch.is_grad_enabled()
         # shape: (batch_size, seq_len, hidden_dim); the step-independent half of the attention, once
         attention_keys = (
             self.attention.project_matrix(encoder_outputs) if isinstance(self.attention, StepAdditiveAttention) else None
         )
+        # shape: (batch_size, seq_len, embedding_dim); Eq. 8: the context's half of the input layer, once
+        projected_context = self.project_context(encoder_outputs) if PROJECTED_CONTEXT and inference else None
+        # the steps read the encoder outputs themselves only for what is not projected once above
+        needs_encoder_outputs = attention_keys is None or projected_context is None or self.length_scorer is not None
         # shape: (batch_size, seq_len + 1)
         copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
 
@@ -135,6 +152,9 @@ class TripletDecoder(torch.nn.Module):
             RecurrentProducts(cell.weight_hh, batch_size) if self.cell == "lstm" and device.type == "cpu" and CPU_CELL_STEP else None
             for cell in self.cells
         ]
+        query_products: Optional[RecurrentProducts] = None
+        if attention_keys is not None and device.type == "cpu" and PACKED_QUERY and inference:
+            query_products = self.attention.query_products(batch_size)  # type: ignore[operator]
         state = self._initial_state(encoder_state, 0)
         previous_embedding = self.start_embedding.expand(batch_size, -1)
         finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
@@ -164,19 +184,22 @@ class TripletDecoder(torch.nn.Module):
             cell_products = products[triplet if self.multi else 0]
             head_position: Optional[torch.Tensor] = None
             for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
-                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys, cell_products)
+                state = self._step(
+                    cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys, cell_products, projected_context,
+                    query_products,
+                )
                 hidden = state[0]
                 # shape: (batch_size, 1); q_NA, Eq. 7
                 na_score = self.na_scorer(hidden)
                 if role == RELATION:
                     # shape: (batch_size, num_relations + 1); Eq. 4, t % 3 = 1
                     logits = torch.cat([self.relation_scorer(hidden), na_score], dim=-1)
-                    log_probs = torch.log_softmax(logits, dim=-1)
+                    log_probs = torch.log_softmax(logits, dim=-1) if targets is not None else None
                     choice = logits.argmax(dim=-1)
                 else:
                     # shape: (batch_size, seq_len + 1); Eq. 4, t % 3 = 2 and 0
                     logits = torch.cat([self.copy_scorer(hidden, projected_encoder), na_score], dim=-1)
-                    log_probs = util.masked_log_softmax(logits, copy_mask)
+                    log_probs = util.masked_log_softmax(logits, copy_mask) if targets is not None else None
                     allowed = copy_mask
                     if role == TAIL and self.mask_head_at_tail:
                         # mask M: not the head just predicted (NA stays allowed)
@@ -206,12 +229,14 @@ class TripletDecoder(torch.nn.Module):
                         state = tuple(None if s is None else s[keep] for s in state)  # type: ignore[assignment]
                         encoder_state = tuple(None if s is None else s[keep] for s in encoder_state)  # type: ignore[assignment]
                         previous_embedding = previous_embedding[keep]
-                        encoder_outputs, source_mask, embedded_source = (
-                            encoder_outputs[keep], source_mask[keep], embedded_source[keep]
-                        )
+                        source_mask, embedded_source = source_mask[keep], embedded_source[keep]
+                        if needs_encoder_outputs:
+                            encoder_outputs = encoder_outputs[keep]
                         projected_encoder, copy_mask = projected_encoder[keep], copy_mask[keep]
                         if attention_keys is not None:
                             attention_keys = attention_keys[keep]
+                        if projected_context is not None:
+                            projected_context = projected_context[keep]
                 else:
                     is_na = choice == na_position
                     record(key, triplet, torch.where(finished | is_na, -1, choice))
@@ -254,20 +279,34 @@ class TripletDecoder(torch.nn.Module):
         source_mask: torch.BoolTensor,
         attention_keys: Optional[torch.Tensor] = None,
         products: Optional[RecurrentProducts] = None,
+        projected_context: Optional[torch.Tensor] = None,
+        query_products: Optional[RecurrentProducts] = None,
     ) -> RnnState:
         """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
         # shape: (batch_size, seq_len)
         if attention_keys is not None:
-            attention_weights = self.attention.attend(state[0], attention_keys, source_mask)  # type: ignore[operator]
+            attention_weights = self.attention.attend(state[0], attention_keys, source_mask, query_products)  # type: ignore[operator]
         else:
             attention_weights = self.attention(state[0], encoder_outputs, source_mask)
-        # shape: (batch_size, hidden_dim)
-        context = util.weighted_sum(encoder_outputs, attention_weights)
-        # shape: (batch_size, embedding_dim)
-        cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
+        if projected_context is not None:
+            # shape: (batch_size, embedding_dim); u_t = e_t · W_u^e + b_u + sum_i a_ti (o_i · W_u^c)
+            embedding_weight = self.input_projection.weight[:, : self.input_projection.out_features]
+            cell_input = torch.nn.functional.linear(previous_embedding, embedding_weight, self.input_projection.bias)
+            cell_input = cell_input + util.weighted_sum(projected_context, attention_weights)
+        else:
+            # shape: (batch_size, hidden_dim)
+            context = util.weighted_sum(encoder_outputs, attention_weights)
+            # shape: (batch_size, embedding_dim)
+            cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
         if self.cell == "lstm":
             return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products)
         return cell(cell_input, state[0]), None
+
+    def project_context(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
+        """``o_i · W_u^c`` for every position, the context's half of the input layer ``W_u``
+        (Eq. 8): (batch, seq_len, embedding_dim)."""
+        embedding_dim = self.input_projection.out_features
+        return torch.nn.functional.linear(encoder_outputs, self.input_projection.weight[:, embedding_dim:])
 
     @staticmethod
     def _feed(choice: torch.Tensor, gold_choice: torch.Tensor, feeding: str, gold_ratio: float) -> torch.Tensor:

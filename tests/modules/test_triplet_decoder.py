@@ -217,3 +217,41 @@ def test_training_gradients_equal_plain_additive_attention(num_decoders):
     names = ["encoder_outputs", *(name for name, _ in decoders[0].named_parameters())]
     for name, ours, expected in zip(names, *gradients):
         torch.testing.assert_close(ours, expected, msg=name)
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float32: the packed query product
+@pytest.mark.parametrize("options", [{}, {"num_decoders": N}, {"cell": "gru"}, {"max_entity_length": 3}])
+def test_inference_paths_equal_the_training_computation(monkeypatch, options, dtype):
+    # without autograd the input layer weights o_i · W_u^c instead of forming c_t (Eq. 8) and the
+    # attention's query product is laid out once per batch; the loss and the greedy outputs
+    # (early exit included) must equal the computation that training uses
+    extra = {"head_lengths": [[2, 1], [1, 0]], "tail_lengths": [[1, 3], [4, 0]]} if "max_entity_length" in options else {}
+    gold = targets([[0, 1], [2, -1]], [[4, 3], [0, -1]], [[1, 0], [2, -1]], **extra)
+    torch.manual_seed(0)
+    decoder = TripletDecoder(
+        EMB, HID, RELS, StepAdditiveAttention(HID, HID), CopyScorer(HID, HID, "selu", hidden_size=5), max_triplets=N, **options
+    ).to(dtype)
+    encoder_outputs, mask, embedded, state = inputs()
+    encoder_outputs, embedded = encoder_outputs.to(dtype), embedded.to(dtype)
+    state = (state[0].to(dtype), None if decoder.cell == "gru" else state[1].to(dtype))
+    calls = []
+    monkeypatch.setattr(decoder, "project_context", lambda o: calls.append("context") or TripletDecoder.project_context(decoder, o))
+    monkeypatch.setattr(decoder.attention, "query_products", lambda rows: calls.append("query") or StepAdditiveAttention.query_products(decoder.attention, rows))
+    results = []
+    for fast in (True, False):
+        monkeypatch.setattr(triplet_decoder, "PROJECTED_CONTEXT", fast)
+        monkeypatch.setattr(triplet_decoder, "PACKED_QUERY", fast)
+        with torch.no_grad():
+            results.append((decoder(encoder_outputs, mask, embedded, state, targets=gold), decoder(encoder_outputs, mask, embedded, state, early_exit=True)))
+    assert calls == ["context", "query"] * 2  # the fast paths ran, and only with their switches on
+    (output, greedy), (expected_output, expected_greedy) = results
+    tolerance = {} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-6}
+    for key in output:
+        torch.testing.assert_close(output[key], expected_output[key], **tolerance, msg=key)
+    for key in greedy:
+        assert torch.equal(greedy[key], expected_greedy[key]), key
+    calls.clear()
+    monkeypatch.setattr(triplet_decoder, "PROJECTED_CONTEXT", True)
+    monkeypatch.setattr(triplet_decoder, "PACKED_QUERY", True)
+    decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].backward()  # training: neither path
+    assert calls == []
