@@ -57,24 +57,25 @@ class StepAdditiveAttention(AdditiveAttention):
         """``2 U o_i`` for every position: (batch, seq_len, vector_dim)."""
         return matrix.matmul(2 * self._u_matrix)
 
+    def query_weight(self) -> torch.Tensor:
+        """``W^T`` (vector_dim, vector_dim), as (out, in): the weight of the query ``h W``."""
+        return self._w_matrix.t()
+
     def query_products(self, rows: int) -> RecurrentProducts:
         """The query product ``h W`` of every step of one batch, laid out once
-        (``lstm_layer.RecurrentProducts`` of ``W^T``), for :meth:`attend`."""
-        return RecurrentProducts(self._w_matrix.t(), rows)
+        (``lstm_layer.RecurrentProducts``; forward only: its backward is not written)."""
+        return RecurrentProducts(self.query_weight(), rows)
 
     def attend(
         self,
         vector: torch.Tensor,
         projected_matrix: torch.Tensor,
         matrix_mask: torch.BoolTensor,
-        query_products: Optional[RecurrentProducts] = None,
+        query: Optional[torch.Tensor] = None,
     ) -> torch.Tensor:
         """Attention weights (batch, seq_len) for one step, from :meth:`project_matrix`'s output;
-        with ``query_products`` (from :meth:`query_products`; without autograd, its backward is
-        not written) the query ``h W`` goes through it."""
-        if query_products is None:
+        ``query`` is ``vector W`` where the caller has computed it already (a packed product)."""
+        if query is None:
             query = vector.matmul(self._w_matrix)
-        else:
-            query = query_products.forward(vector)
         scores = _AdditiveScores.apply(2 * query, projected_matrix, self._v_vector)
         return util.masked_softmax(scores, matrix_mask) if self._normalize else scores
