@@ -9,8 +9,10 @@ batches of --batch-size), and timers wrapped around the model's parts add up the
 Parts (seconds per pass over all sentences; the median of --rounds passes after a warm-up):
 `model` (the whole forward), `predictor_overhead` (the call minus the forward: instances,
 batching, outputs), `encoder`, `decoder`; inside the decoder, `attention_keys` (U o_i once per
-sentence), `attention_step` (the step's scores and weights), `decoder_cell` (the LSTM step) and
-`decoder_other` (the rest: context, input layer, scorers, softmax, bookkeeping); the tagging
+sentence), `attention_step` (the step's scores and weights), `decoder_cell` (the LSTM step),
+`step_products` (the packed products the decoder runs before them: the query `h W`, with the
+cell's `h W_hh^T` under `FUSED_QUERY`) and `decoder_other` (the rest: input layer, scorers,
+argmax, bookkeeping); the tagging
 head (`tagging`: emissions and Viterbi). A timer adds a few microseconds per call.
 
 `torch.profiler` was misleading here: under it, large fresh buffers (the attention's
@@ -49,13 +51,19 @@ def main() -> None:
     model.eval()
     seconds: Dict[str, float] = collections.defaultdict(float)
 
-    def timed(name: str, function: Callable) -> Callable:
+    active = set()  # the parts running now
+
+    def timed(name: str, function: Callable, unless_inside: str = "") -> Callable:
         def wrapper(*arguments, **keywords):
+            if unless_inside in active:  # counted by the part it runs inside
+                return function(*arguments, **keywords)
+            active.add(name)
             started = time.perf_counter()
             try:
                 return function(*arguments, **keywords)
             finally:
                 seconds[name] += time.perf_counter() - started
+                active.discard(name)
 
         return wrapper
 
@@ -71,6 +79,10 @@ def main() -> None:
     for cell in decoder.cells:
         cell.forward = timed("decoder_cell", cell.forward)  # nn.LSTMCell / GRUCell (GPU, GRU, switch off)
     triplet_decoder.lstm_cell_step = timed("decoder_cell", triplet_decoder.lstm_cell_step)
+    # the packed step products the decoder runs itself, outside the cell step: the attention's query
+    # h W, alone or with the cell's h W_hh^T (FUSED_QUERY)
+    products = triplet_decoder.RecurrentProducts
+    products.forward = timed("step_products", products.forward, unless_inside="decoder_cell")  # type: ignore[method-assign]
     if model.tagging_head is not None:
         model.tagging_head.forward = timed("tagging", model.tagging_head.forward)
         model.tagging_head.decode = timed("tagging", model.tagging_head.decode)
@@ -88,11 +100,11 @@ def main() -> None:
         parts = dict(seconds)
         parts["call"] = total
         parts["predictor_overhead"] = total - parts["model"]
-        inside = sum(parts.get(k, 0.0) for k in ("attention_keys", "attention_step", "decoder_cell"))
+        inside = sum(parts.get(k, 0.0) for k in ("attention_keys", "attention_step", "decoder_cell", "step_products"))
         parts["decoder_other"] = parts["decoder"] - inside
         passes.append(parts)
     names = ["call", "model", "predictor_overhead", "encoder", "decoder", "attention_keys", "attention_step",
-             "decoder_cell", "decoder_other", "tagging"]
+             "decoder_cell", "step_products", "decoder_other", "tagging"]
     median = {name: statistics.median(p.get(name, 0.0) for p in passes) for name in names}
     print(json.dumps({
         "archive": args.archive, "data": args.data, "sentences": len(sentences), "batch_size": args.batch_size,

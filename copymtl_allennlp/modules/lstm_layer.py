@@ -543,25 +543,16 @@ class _LstmCellStep(torch.autograd.Function):
 
 
 def lstm_cell_step(
-    cell: torch.nn.LSTMCell,
-    x: torch.Tensor,
-    state: Tuple[torch.Tensor, torch.Tensor],
-    products: RecurrentProducts,
-    recurrent: Optional[torch.Tensor] = None,
+    cell: torch.nn.LSTMCell, x: torch.Tensor, state: Tuple[torch.Tensor, torch.Tensor], products: RecurrentProducts
 ) -> Tuple[torch.Tensor, torch.Tensor]:
     """``cell(x, state)`` (same weights, gate order and results as ``torch.nn.LSTMCell``) with the
     recurrent products of ``products``, whose weight must be ``cell.weight_hh``: a decoder that
-    runs the same cell for many steps of a batch lays its recurrent weight out once. Without
-    autograd, ``recurrent`` may bring ``h W_hh^T`` computed already (it is overwritten)."""
+    runs the same cell for many steps of a batch lays its recurrent weight out once."""
     h, c = state
     bias = cell.bias_ih + cell.bias_hh
     if not torch.is_grad_enabled():
-        if recurrent is None:
-            recurrent = products.forward(h)
-        activations = recurrent.add_(torch.addmm(bias, x, cell.weight_ih.t()))
+        activations = products.forward(h).add_(torch.addmm(bias, x, cell.weight_ih.t()))
         c_new, tanh_c = _activate_gates(activations, c)
         return activations[:, 3 * h.size(1) :] * tanh_c, c_new
-    if recurrent is not None:
-        raise ValueError("a precomputed recurrent product is for inference only (its backward is not written)")
     return _LstmCellStep.apply(x, h, c, cell.weight_ih, cell.weight_hh, bias, products)
 

@@ -15,7 +15,6 @@ FEEDING = ("gold", "own", "scheduled")
 CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
 # without autograd (prediction, validation): both measured faster at inference, neither in training
 PACKED_QUERY = True  # on a CPU, the attention's query product h W is laid out once per batch too
-FUSED_QUERY = True  # ... and runs in one product with the LSTM cell's h W_hh^T (both multiply h_{t-1})
 PROJECTED_CONTEXT = True  # Eq. 8 for the input layer: o_i · W_u^c once per sentence, the context never formed
 
 
@@ -33,10 +32,9 @@ class TripletDecoder(torch.nn.Module):
     (``embedding_dim`` wide, a tenth of ``o_i`` at paper size) does not depend on the step, so
     :meth:`project_context` computes it once per sentence and each step weights it instead of
     the encoder outputs; ``c_t`` itself is never formed. That, and the attention's query product
-    ``h_{t-1} W`` laid out once per batch and run in one product with the cell's ``h_{t-1} W_hh^T``,
-    run without autograd (``PROJECTED_CONTEXT``, ``PACKED_QUERY``, ``FUSED_QUERY``: the same
-    function, other float rounding; in training neither of the first two was faster, so training
-    computes exactly as before).
+    ``h_{t-1} W`` laid out once per batch, run without autograd (``PROJECTED_CONTEXT``,
+    ``PACKED_QUERY``: the same function, other float rounding; in training neither was faster,
+    so training computes exactly as before).
 
     Logits (Eq. 4): relation steps ``[h_t · W_r ; q_NA]``; copy steps ``[q_t(1..n) ; q_NA]``
     (the copy scorer, Eq. 3 or Eq. 10), padding masked; ``q_NA = h_t · W_NA`` (Eq. 7) is one
@@ -150,19 +148,13 @@ class TripletDecoder(torch.nn.Module):
             }
 
         # the weights that multiply the state at every step, laid out once for all of this batch's
-        # steps: each LSTM cell's W_hh; without autograd also the attention's query weight W, in
-        # one product [W_hh; W^T] with the cell's where there is one (both multiply h_{t-1})
-        cell_step = self.cell == "lstm" and device.type == "cpu" and CPU_CELL_STEP
-        packed_query = attention_keys is not None and device.type == "cpu" and PACKED_QUERY and inference
-        fused_query = cell_step and packed_query and FUSED_QUERY
-        products: List[Optional[RecurrentProducts]] = [None] * len(self.cells)
-        if cell_step:
-            weights = [cell.weight_hh for cell in self.cells]
-            if fused_query:
-                weights = [torch.cat([weight, self.attention.query_weight()]) for weight in weights]  # type: ignore[operator]
-            products = [RecurrentProducts(weight, batch_size) for weight in weights]
+        # steps: each LSTM cell's W_hh; without autograd also the attention's query weight W
+        products: List[Optional[RecurrentProducts]] = [
+            RecurrentProducts(cell.weight_hh, batch_size) if self.cell == "lstm" and device.type == "cpu" and CPU_CELL_STEP else None
+            for cell in self.cells
+        ]
         query_products: Optional[RecurrentProducts] = None
-        if packed_query and not fused_query:
+        if attention_keys is not None and device.type == "cpu" and PACKED_QUERY and inference:
             query_products = self.attention.query_products(batch_size)  # type: ignore[operator]
         state = self._initial_state(encoder_state, 0)
         previous_embedding = self.start_embedding.expand(batch_size, -1)
@@ -195,7 +187,7 @@ class TripletDecoder(torch.nn.Module):
             for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
                 state = self._step(
                     cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys, cell_products, projected_context,
-                    query_products, fused_query,
+                    query_products,
                 )
                 hidden = state[0]
                 # shape: (batch_size, 1); q_NA, Eq. 7
@@ -290,18 +282,10 @@ class TripletDecoder(torch.nn.Module):
         products: Optional[RecurrentProducts] = None,
         projected_context: Optional[torch.Tensor] = None,
         query_products: Optional[RecurrentProducts] = None,
-        fused_query: bool = False,
     ) -> RnnState:
         """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
-        recurrent: Optional[torch.Tensor] = None  # h_{t-1} W_hh^T, where computed with the query
-        query: Optional[torch.Tensor] = None  # h_{t-1} W, where computed by a packed product
-        if fused_query:
-            # shape: (batch_size, 4 * hidden_dim + hidden_dim): [h W_hh^T, h W] in one product
-            both = products.forward(state[0])  # type: ignore[union-attr]
-            four_hidden = cell.weight_hh.size(0)
-            recurrent, query = both[:, :four_hidden], both[:, four_hidden:]
-        elif query_products is not None:
-            query = query_products.forward(state[0])
+        # shape: (batch_size, hidden_dim); h_{t-1} W by a packed product, where there is one
+        query = query_products.forward(state[0]) if query_products is not None else None
         # shape: (batch_size, seq_len)
         if attention_keys is not None:
             attention_weights = self.attention.attend(state[0], attention_keys, source_mask, query)  # type: ignore[operator]
@@ -318,7 +302,7 @@ class TripletDecoder(torch.nn.Module):
             # shape: (batch_size, embedding_dim)
             cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
         if self.cell == "lstm":
-            return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products, recurrent)
+            return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products)
         return cell(cell_input, state[0]), None
 
     def project_context(self, encoder_outputs: torch.Tensor) -> torch.Tensor:

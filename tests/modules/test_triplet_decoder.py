@@ -4,7 +4,7 @@ import pytest
 import torch
 from allennlp.modules.attention import AdditiveAttention
 
-from copymtl_allennlp.modules import lstm_layer, triplet_decoder
+from copymtl_allennlp.modules import triplet_decoder
 from copymtl_allennlp.modules import CopyScorer, TripletDecoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
@@ -147,13 +147,10 @@ def test_multi_decoder_uses_one_cell_per_triplet(monkeypatch, cpu_cell_step):
         cell.register_forward_hook(lambda module, args, out: used.append(index_of[id(module)]))
     step = triplet_decoder.lstm_cell_step
 
-    def recording_step(cell, x, state, products, recurrent=None):
-        if recurrent is None:
-            assert products.weight_hh is cell.weight_hh
-        else:  # inference: the cell's W_hh fused with the attention's query weight
-            assert torch.equal(products.weight_hh[: 4 * HID], cell.weight_hh)
+    def recording_step(cell, x, state, products):
+        assert products.weight_hh is cell.weight_hh
         used.append(index_of[id(cell)])
-        return step(cell, x, state, products, recurrent)
+        return step(cell, x, state, products)
 
     monkeypatch.setattr(triplet_decoder, "lstm_cell_step", recording_step)
     decoder(*inputs())
@@ -226,12 +223,11 @@ def test_training_gradients_equal_plain_additive_attention(num_decoders):
         torch.testing.assert_close(ours, expected, msg=name)
 
 
-@pytest.mark.parametrize("fused", [True, False])  # the query product alone, or with the cell's h W_hh^T
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])  # float32: oneDNN-packed products
 @pytest.mark.parametrize("options", [{}, {"num_decoders": N}, {"cell": "gru"}, {"max_entity_length": 3}])
-def test_inference_paths_equal_the_training_computation(monkeypatch, options, dtype, fused):
+def test_inference_paths_equal_the_training_computation(monkeypatch, options, dtype):
     # without autograd the input layer weights o_i · W_u^c instead of forming c_t (Eq. 8) and the
-    # attention's query product is laid out once per batch (with the cell's recurrent product);
+    # attention's query product is laid out once per batch;
     # the loss and the greedy outputs (early exit included) must equal the computation that
     # training uses
     extra = {"head_lengths": [[2, 1], [1, 0]], "tail_lengths": [[1, 3], [4, 0]]} if "max_entity_length" in options else {}
@@ -246,7 +242,6 @@ def test_inference_paths_equal_the_training_computation(monkeypatch, options, dt
     calls = []
     monkeypatch.setattr(decoder, "project_context", lambda o: calls.append("context") or TripletDecoder.project_context(decoder, o))
     monkeypatch.setattr(decoder.attention, "query_weight", lambda: calls.append("query") or StepAdditiveAttention.query_weight(decoder.attention))
-    monkeypatch.setattr(triplet_decoder, "FUSED_QUERY", fused)
 
     def switches(on):
         monkeypatch.setattr(triplet_decoder, "PROJECTED_CONTEXT", on)
@@ -258,9 +253,8 @@ def test_inference_paths_equal_the_training_computation(monkeypatch, options, dt
         calls.clear()
         with torch.no_grad():
             results.append((decoder(encoder_outputs, mask, embedded, state, targets=gold), decoder(encoder_outputs, mask, embedded, state, early_exit=True)))
-        # the fast paths ran (the query weight laid out once per cell when fused), only when on
-        query_layouts = len(decoder.cells) if fused and decoder.cell == "lstm" else 1
-        assert sorted(calls) == (sorted((["context"] + ["query"] * query_layouts) * 2) if fast else []), calls
+        # the fast paths ran, once per batch each, and only with their switches on
+        assert calls == (["context", "query"] * 2 if fast else []), calls
     (output, greedy), (expected_output, expected_greedy) = results
     tolerance = {} if dtype == torch.float64 else {"rtol": 1e-5, "atol": 1e-6}
     for key in output:
@@ -272,9 +266,3 @@ def test_inference_paths_equal_the_training_computation(monkeypatch, options, dt
     decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].backward()  # training: none of them
     assert calls == []
 
-
-def test_a_precomputed_recurrent_product_is_refused_in_training():
-    cell = torch.nn.LSTMCell(3, 4)
-    products = lstm_layer.RecurrentProducts(cell.weight_hh, 2)
-    with pytest.raises(ValueError, match="inference only"):
-        lstm_layer.lstm_cell_step(cell, torch.randn(2, 3), (torch.randn(2, 4), torch.randn(2, 4)), products, torch.randn(2, 16))
