@@ -475,10 +475,11 @@ def masked_lstm_direction(
 
 class RecurrentProducts:
     """The two products of a weight that multiplies the decoder's state at every step of one
-    batch (an LSTM cell's ``W_hh``, the attention's query weight), ``h W^T`` (forward) and
-    ``dG W`` (backward), each laid out once (on first use) by :func:`recurrent_product`, and its
-    gradient summed over the steps in one buffer. Valid while the weight does not change (one
-    forward and backward)."""
+    batch (an LSTM cell's ``W_hh``; at inference also the attention's query weight), ``h W^T``
+    (forward) and ``dG W`` (backward), each laid out once (on first use) by
+    :func:`recurrent_product`, and the weight's gradient summed over the steps in one buffer
+    (:meth:`add_weight_gradient`). Valid while the weight does not change (one forward and
+    backward)."""
 
     def __init__(self, weight_hh: torch.Tensor, rows: int) -> None:
         self.weight_hh, self.rows = weight_hh, rows
@@ -555,4 +556,3 @@ def lstm_cell_step(
         c_new, tanh_c = _activate_gates(activations, c)
         return activations[:, 3 * h.size(1) :] * tanh_c, c_new
     return _LstmCellStep.apply(x, h, c, cell.weight_ih, cell.weight_hh, bias, products)
-
