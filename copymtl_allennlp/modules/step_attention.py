@@ -57,14 +57,11 @@ class StepAdditiveAttention(AdditiveAttention):
         """``2 U o_i`` for every position: (batch, seq_len, vector_dim)."""
         return matrix.matmul(2 * self._u_matrix)
 
-    def query_weight(self) -> torch.Tensor:
-        """``W^T`` (vector_dim, vector_dim), as (out, in): the weight of the query ``h W``."""
-        return self._w_matrix.t()
-
     def query_products(self, rows: int) -> RecurrentProducts:
         """The query product ``h W`` of every step of one batch, laid out once
-        (``lstm_layer.RecurrentProducts``; forward only: its backward is not written)."""
-        return RecurrentProducts(self.query_weight(), rows)
+        (``lstm_layer.RecurrentProducts`` of ``W^T``, as (out, in); forward only: its backward
+        is not written)."""
+        return RecurrentProducts(self._w_matrix.t(), rows)
 
     def attend(
         self,

@@ -241,7 +241,7 @@ def test_inference_paths_equal_the_training_computation(monkeypatch, options, dt
     state = (state[0].to(dtype), None if decoder.cell == "gru" else state[1].to(dtype))
     calls = []
     monkeypatch.setattr(decoder, "project_context", lambda o: calls.append("context") or TripletDecoder.project_context(decoder, o))
-    monkeypatch.setattr(decoder.attention, "query_weight", lambda: calls.append("query") or StepAdditiveAttention.query_weight(decoder.attention))
+    monkeypatch.setattr(decoder.attention, "query_products", lambda rows: calls.append("query") or StepAdditiveAttention.query_products(decoder.attention, rows))
 
     def switches(on):
         monkeypatch.setattr(triplet_decoder, "PROJECTED_CONTEXT", on)
