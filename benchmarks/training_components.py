@@ -62,7 +62,10 @@ def main() -> None:
         torch.autograd.backward([out, h1, c1], [torch.ones_like(out) * 1e-3, torch.ones_like(h1), torch.ones_like(c1)])
 
     def decoder(tensors, mask, embedded, outputs, h, c, targets) -> None:
-        loss = model.decoder(leaf(outputs), mask, leaf(embedded), (leaf(h), leaf(c)), targets=targets, feeding=model.feeding)["loss"]
+        # as the model calls it in a training step
+        loss = model.decoder(
+            leaf(outputs), mask, leaf(embedded), (leaf(h), leaf(c)), targets=targets, feeding=model.feeding, early_exit=True, predictions=False
+        )["loss"]
         loss.backward()
 
     def tagging(tensors, mask, embedded, outputs, h, c, targets) -> None:

@@ -43,6 +43,11 @@ class CopyMTL(Model):
     ``feeding`` chooses what the decoder is fed while training: ``gold`` (teacher forcing),
     ``own`` (its argmax, as in the released code) or ``scheduled`` (gold with probability
     ``gold_ratio``). Evaluation and prediction always decode greedily.
+
+    ``na_loss`` chooses which NA steps ``L_D`` trains: ``all`` (the paper: the gold sequence
+    padded with NA triplets to ``max_triplets``) or ``first`` (the gold triplets and the first NA
+    relation, where greedy decoding stops; sentences then leave a training batch once their loss
+    is complete). See :class:`TripletDecoder`.
     """
 
     default_predictor = "copymtl"
@@ -63,6 +68,7 @@ class CopyMTL(Model):
         max_entity_length: int = 0,
         feeding: str = "gold",
         gold_ratio: float = 1.0,
+        na_loss: str = "all",
         dropout: float = 0.0,
         initializer: InitializerApplicator = InitializerApplicator(),
         **kwargs,
@@ -98,6 +104,7 @@ class CopyMTL(Model):
             num_decoders=num_decoders,
             mask_head_at_tail=mask_head_at_tail,
             max_entity_length=max_entity_length,
+            na_loss=na_loss,
         )
         self.tagging_head = TaggingHead(vocab, hidden_dim) if tagging_head else None
         self.tagging_loss_weight = tagging_loss_weight
@@ -144,23 +151,28 @@ class CopyMTL(Model):
             targets=targets,
             feeding=self.feeding if self.training else "own",
             gold_ratio=self.gold_ratio,
-            early_exit=not self.training,
+            early_exit=True,
+            # a training step reads the loss alone
+            predictions=not (self.training and targets is not None),
         )
-        output: Dict[str, Any] = {
-            "predicted_relations": decoded["relations"],
-            "predicted_head_ends": decoded["head_ends"],
-            "predicted_tail_ends": decoded["tail_ends"],
-        }
+        output: Dict[str, Any] = {}
+        # shape: (batch_size, seq_len, num_tags)
+        emissions = self.tagging_head(encoder_outputs) if self.tagging_head is not None else None
         if targets is not None:
             output["loss"] = decoded["loss"]
-
-        if self.tagging_head is not None:
-            # shape: (batch_size, seq_len, num_tags)
-            emissions = self.tagging_head(encoder_outputs)
-            if entity_tags is not None:
-                output["loss"] = output["loss"] + self.tagging_loss_weight * self.tagging_head.loss(
+            if emissions is not None and entity_tags is not None:
+                output["loss"] = output["loss"] + self.tagging_loss_weight * self.tagging_head.loss(  # type: ignore[union-attr]
                     emissions, entity_tags, mask
                 )
+            if self.training:
+                return output
+        output.update(
+            predicted_relations=decoded["relations"],
+            predicted_head_ends=decoded["head_ends"],
+            predicted_tail_ends=decoded["tail_ends"],
+        )
+
+        if emissions is not None:
             if not self.training:
                 tags = self.tagging_head.decode(emissions, mask)
                 output["predicted_tags"] = tags

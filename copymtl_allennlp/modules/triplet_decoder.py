@@ -12,6 +12,7 @@ from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
+NA_LOSS = ("all", "first")  # which NA steps the loss trains (TripletDecoder's docstring)
 CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
 # without autograd (prediction, validation): both measured faster at inference, neither in training
 PACKED_QUERY = True  # on a CPU, the attention's query product h W is laid out once per batch too
@@ -49,8 +50,17 @@ class TripletDecoder(torch.nn.Module):
     With ``max_entity_length > 0`` (CopyRE'5), every copy step also classifies the length of the
     entity ending at the copied token, from ``[h_t ; o_i]``, into 1..max_entity_length tokens.
 
-    Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over all ``3 · max_triplets`` steps
-    (NA padding included, plus the length terms), averaged over the sentences of the batch.
+    Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over the steps (plus the length
+    terms), averaged over the sentences of the batch. ``na_loss`` says which steps:
+
+    - ``"all"`` (the paper): all ``3 · max_triplets`` steps, the gold sequence padded with NA
+      triplets (NA, NA, NA);
+    - ``"first"``: the gold triplets' steps and the relation step of the first NA triplet, where
+      greedy decoding stops; the NA triplet's two copy steps and every later triplet are never
+      read at inference, so they are not trained. With ``early_exit``, a sentence then leaves a
+      training batch after that step (fewer rows for the later steps; same loss). With gold
+      feeding no trained step then follows an NA copy, so the NA copy embedding keeps its
+      initial value (greedy decoding feeds it after a copy step that predicts NA).
     """
 
     def __init__(
@@ -65,8 +75,11 @@ class TripletDecoder(torch.nn.Module):
         num_decoders: int = 1,
         mask_head_at_tail: bool = False,
         max_entity_length: int = 0,
+        na_loss: str = "all",
     ) -> None:
         super().__init__()
+        if na_loss not in NA_LOSS:
+            raise ConfigurationError(f"na_loss must be one of {NA_LOSS}, got {na_loss!r}")
         if cell not in ("lstm", "gru"):
             raise ConfigurationError(f"decoder cell must be 'lstm' or 'gru', got {cell!r}")
         if num_decoders not in (1, max_triplets):
@@ -80,6 +93,7 @@ class TripletDecoder(torch.nn.Module):
         self.multi = num_decoders > 1
         self.mask_head_at_tail = mask_head_at_tail
         self.max_entity_length = max_entity_length
+        self.na_loss = na_loss
 
         self.start_embedding = torch.nn.Parameter(torch.empty(embedding_dim).normal_(std=0.1))
         self.na_copy_embedding = torch.nn.Parameter(torch.empty(embedding_dim).normal_(std=0.1))
@@ -105,6 +119,7 @@ class TripletDecoder(torch.nn.Module):
         feeding: str = "own",
         gold_ratio: float = 1.0,
         early_exit: bool = False,
+        predictions: bool = True,
     ) -> Dict[str, torch.Tensor]:
         """Decodes greedily (feeding its own predictions) or, with ``targets``, by ``feeding``:
         ``gold`` (teacher forcing), ``own`` (the released code), or ``scheduled`` (gold with
@@ -116,9 +131,12 @@ class TripletDecoder(torch.nn.Module):
         Returns ``relations``, ``head_ends``, ``tail_ends`` (batch, max_triplets), ``-1`` for NA and
         for every triplet after a sentence's first NA relation (a sentence is finished there);
         ``head_lengths`` / ``tail_lengths`` with length prediction; ``loss`` with targets. With
-        ``early_exit`` (greedy decoding only) a sentence leaves the batch once it is finished, so
-        later steps run over the unfinished sentences only, and decoding stops when none is left;
-        the outputs are the same as without it.
+        ``early_exit`` a sentence leaves the batch once nothing later is read: its prediction is
+        finished (unless ``predictions`` is False) and, with targets, its loss is complete (never
+        before the last step with ``na_loss="all"``). Later steps run over the remaining
+        sentences only, and decoding stops when none is left; the loss and the predictions are
+        the same as without it. ``predictions=False`` (a training step: only the loss is read)
+        returns the loss alone.
         """
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
@@ -146,6 +164,9 @@ class TripletDecoder(torch.nn.Module):
                 "head_ends": targets["head_ends"].masked_fill(targets["head_ends"] < 0, na_position),
                 "tail_ends": targets["tail_ends"].masked_fill(targets["tail_ends"] < 0, na_position),
             }
+            for length_key in ("head_lengths", "tail_lengths"):
+                if length_key in targets:
+                    gold[length_key] = targets[length_key]
 
         # the weights that multiply the state at every step, laid out once for all of this batch's
         # steps: each LSTM cell's W_hh; without autograd also the attention's query weight W
@@ -165,7 +186,10 @@ class TripletDecoder(torch.nn.Module):
             predicted["head_lengths"] = torch.zeros_like(no_prediction)
             predicted["tail_lengths"] = torch.zeros_like(no_prediction)
         step_losses: List[torch.Tensor] = []
-        compact = early_exit and targets is None
+        # the loss is complete for a sentence after its first gold NA relation step (na_loss "first")
+        loss_done = torch.zeros(batch_size, dtype=torch.bool, device=device)
+        truncated_loss = targets is not None and self.na_loss == "first"
+        compact = early_exit and (targets is None or truncated_loss)
         # the batch row of each decoded sentence; None while every sentence is decoded
         rows: Optional[torch.Tensor] = None
 
@@ -174,6 +198,10 @@ class TripletDecoder(torch.nn.Module):
                 predicted[key][:, triplet] = values
             else:
                 predicted[key][rows, triplet] = values
+
+        def add_loss(values: torch.Tensor) -> None:
+            # shape: (batch_size,), zero for the sentences that have left the batch
+            step_losses.append(values if rows is None else values.new_zeros(batch_size).index_add(0, rows, values))
 
         all_finished = False
         for triplet in range(self.max_triplets):
@@ -210,7 +238,13 @@ class TripletDecoder(torch.nn.Module):
 
                 if targets is not None:
                     gold_choice = gold[key][:, triplet]
-                    step_losses.append(-log_probs.gather(1, gold_choice.unsqueeze(1)).squeeze(1))
+                    step_loss = -log_probs.gather(1, gold_choice.unsqueeze(1)).squeeze(1)
+                    if truncated_loss:
+                        # the first gold NA relation step is trained; its copy steps and later ones not
+                        step_loss = step_loss.masked_fill(loss_done, 0.0)
+                        if role == RELATION:
+                            loss_done = loss_done | (gold_choice == self.na_relation)
+                    add_loss(step_loss)
                     fed = self._feed(choice, gold_choice, feeding, gold_ratio)
                 else:
                     fed = choice
@@ -219,14 +253,19 @@ class TripletDecoder(torch.nn.Module):
                     finished = finished | (choice == self.na_relation)
                     record(key, triplet, torch.where(finished, -1, choice))
                     previous_embedding = self.relation_embedding(fed)
-                    if compact and bool(finished.any()):
-                        # finished sentences leave the batch: every later step skips them
-                        keep = (~finished).nonzero().squeeze(1)
+                    # nothing later is read for a sentence whose prediction and loss are both complete
+                    done = finished if predictions else torch.ones_like(finished)
+                    if targets is not None:
+                        done = done & loss_done
+                    if compact and bool(done.any()):
+                        # such sentences leave the batch: every later step skips them
+                        keep = (~done).nonzero().squeeze(1)
                         if keep.numel() == 0:
                             all_finished = True
                             break
                         rows = keep if rows is None else rows[keep]
-                        finished = finished[keep]
+                        finished, loss_done = finished[keep], loss_done[keep]
+                        gold = {gold_key: values[keep] for gold_key, values in gold.items()}
                         state = tuple(None if s is None else s[keep] for s in state)  # type: ignore[assignment]
                         encoder_state = tuple(None if s is None else s[keep] for s in encoder_state)  # type: ignore[assignment]
                         previous_embedding = previous_embedding[keep]
@@ -249,7 +288,8 @@ class TripletDecoder(torch.nn.Module):
                         length_log_probs = self._length_log_probs(hidden, encoder_outputs, choice.clamp(max=seq_len - 1))
                         record(length_key, triplet, torch.where(finished | is_na, 0, length_log_probs.argmax(dim=-1) + 1))
                         if targets is not None:
-                            step_losses.append(self._length_loss(hidden, encoder_outputs, gold[key][:, triplet], targets[length_key][:, triplet], na_position))
+                            length_loss = self._length_loss(hidden, encoder_outputs, gold[key][:, triplet], gold[length_key][:, triplet], na_position)
+                            add_loss(length_loss.masked_fill(loss_done, 0.0) if truncated_loss else length_loss)
 
         # entity outputs are NA wherever the relation is
         for key in ("head_ends", "tail_ends"):
@@ -257,6 +297,8 @@ class TripletDecoder(torch.nn.Module):
         if targets is not None:
             # shape: (batch_size,): summed over steps, then the batch mean (Eq. 6)
             predicted["loss"] = torch.stack(step_losses, dim=1).sum(dim=1).mean()
+            if not predictions:
+                return {"loss": predicted["loss"]}
         return predicted
 
     # -- pieces of a step ----------------------------------------------------------------------

@@ -266,3 +266,98 @@ def test_inference_paths_equal_the_training_computation(monkeypatch, options, dt
     decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].backward()  # training: none of them
     assert calls == []
 
+
+
+def test_na_loss_first_by_hand_with_uniform_distributions():
+    # all weights zero, as above; with na_loss "first" a sentence's loss covers its gold triplets
+    # and the relation step of its first NA triplet: sentence 1 has one gold triplet of N = 2
+    # (1 triplet + 1 NA relation step), sentence 2 has two (no NA step at all)
+    gold = targets([[0, -1], [2, 1]], [[4, -1], [0, 2]], [[1, -1], [2, 0]])
+    relation, copy5, copy3 = math.log(RELS + 1), math.log(5 + 1), math.log(3 + 1)
+    expected = ((relation + 2 * copy5) + relation + N * (relation + 2 * copy3)) / 2
+    for early_exit in (False, True):
+        decoder = make_decoder(na_loss="first")
+        zero_parameters(decoder)
+        output = decoder(*inputs((5, 3)), targets=gold, early_exit=early_exit)
+        assert output["loss"].item() == pytest.approx(expected, rel=1e-5)
+    # a sentence without any gold triplet: its first relation step alone
+    decoder = make_decoder(na_loss="first")
+    zero_parameters(decoder)
+    output = decoder(*inputs((5,)), targets=targets([[-1, -1]], [[-1, -1]], [[-1, -1]]))
+    assert output["loss"].item() == pytest.approx(relation, rel=1e-5)
+
+
+def test_na_loss_first_ignores_the_length_terms_of_untrained_steps():
+    # CopyRE'5: length terms come from gold entities only, so the NA steps add none either way;
+    # "first" must equal "all" minus the NA steps' copy and relation terms (uniform scores)
+    gold = targets([[0, -1]], [[3, -1]], [[1, -1]], head_lengths=[[2, 0]], tail_lengths=[[7, 0]])
+    losses = {}
+    for na_loss in ("all", "first"):
+        decoder = make_decoder(max_entity_length=3, na_loss=na_loss)
+        zero_parameters(decoder)
+        losses[na_loss] = decoder(*inputs((5,)), targets=gold)["loss"].item()
+    relation, copy5, length = math.log(RELS + 1), math.log(5 + 1), math.log(3)
+    assert losses["first"] == pytest.approx(relation + 2 * copy5 + 2 * length + relation, rel=1e-5)
+    assert losses["all"] - losses["first"] == pytest.approx(2 * copy5, rel=1e-5)
+    # nothing after the first NA relation is trained, not even a gold triplet placed after it
+    decoder = make_decoder(max_entity_length=3, na_loss="first")
+    zero_parameters(decoder)
+    late = targets([[-1, 0]], [[-1, 3]], [[-1, 1]], head_lengths=[[0, 2]], tail_lengths=[[0, 7]])
+    assert decoder(*inputs((5,)), targets=late)["loss"].item() == pytest.approx(relation, rel=1e-5)
+
+
+@pytest.mark.parametrize("options", [{}, {"num_decoders": 4}, {"max_entity_length": 3}, {"cell": "gru"}])
+@pytest.mark.parametrize("feeding", ["gold", "own"])
+def test_na_loss_first_rows_leave_a_training_batch_without_changing_the_loss(monkeypatch, options, feeding):
+    # with early_exit a sentence leaves after its first gold NA relation step: the decoder steps
+    # run over fewer rows, and the loss and every gradient equal the masked whole-batch computation
+    options = dict(options)
+    torch.manual_seed(0)
+    decoder = TripletDecoder(
+        EMB, HID, RELS, StepAdditiveAttention(HID, HID), CopyScorer(HID, HID, "selu", hidden_size=5),
+        max_triplets=4, na_loss="first", **options,
+    ).double()
+    lengths = (5, 3, 4, 2, 5, 1)
+    encoder_outputs, mask, embedded, state = inputs(lengths)
+    counts = [0, 2, 4, 1, 3, 0]  # gold triplets per sentence (max_triplets 4: the 4-triplet one never stops)
+    relations = [[(i + k) % RELS if k < n else -1 for k in range(4)] for i, n in enumerate(counts)]
+    heads = [[(i + k) % lengths[i] if k < n else -1 for k in range(4)] for i, n in enumerate(counts)]
+    tails = [[(i + 2 * k + 1) % lengths[i] if k < n else -1 for k in range(4)] for i, n in enumerate(counts)]
+    extra = {"head_lengths": [[2] * 4] * 6, "tail_lengths": [[1] * 4] * 6} if "max_entity_length" in options else {}
+    gold = targets(relations, heads, tails, **extra)
+    rows_per_step = []
+    step = TripletDecoder._step
+    monkeypatch.setattr(decoder, "_step", lambda *a: rows_per_step.append(a[1].size(0)) or step(decoder, *a))
+    results = []
+    for early_exit in (False, True):
+        rows_per_step.clear()
+        torch.manual_seed(3)
+        outputs = encoder_outputs.double().requires_grad_()
+        start = tuple(None if decoder.cell == "gru" and i == 1 else s.double() for i, s in enumerate(state))
+        loss = decoder(outputs, mask, embedded.double(), start, targets=gold, feeding=feeding, early_exit=early_exit, predictions=False)["loss"]
+        results.append((loss, torch.autograd.grad(loss, [outputs, *decoder.parameters()]), list(rows_per_step)))
+    (full_loss, full_grads, full_rows), (loss, grads, rows) = results
+    torch.testing.assert_close(loss, full_loss)
+    for name, ours, expected in zip(["encoder_outputs", *(n for n, _ in decoder.named_parameters())], grads, full_grads):
+        torch.testing.assert_close(ours, expected, msg=name)
+    assert full_rows == [6] * 12
+    # sentence i runs 3 * counts[i] + 1 steps (3 * 4 without an NA triplet)
+    assert sum(rows) == sum(min(3 * n + 1, 12) for n in counts)
+
+
+def test_na_loss_first_keeps_rows_whose_prediction_is_unfinished():
+    # validation: targets (the loss) and predictions; a sentence leaves only once both are complete
+    gold = targets([[-1, -1], [2, 1]], [[-1, -1], [0, 2]], [[-1, -1], [2, 0]])
+    decoder = make_decoder(na_loss="first")
+    with torch.no_grad():
+        decoder.na_scorer.bias.fill_(-10.0)  # never predicts NA: no sentence's prediction finishes
+        full = decoder(*inputs(), targets=gold, early_exit=False)
+        compacted = decoder(*inputs(), targets=gold, early_exit=True)
+    for key in full:
+        torch.testing.assert_close(full[key], compacted[key], msg=key)
+    assert (compacted["relations"] >= 0).all()
+
+
+def test_na_loss_must_be_known():
+    with pytest.raises(Exception, match="na_loss"):
+        make_decoder(na_loss="some")
