@@ -18,7 +18,7 @@
     embedding_dim=100, hidden_size=1000, copy_hidden_size=100, batch_size=100, lr=0.001,
     num_epochs=40, max_triplets=5, tagging_loss_weight=1.0, feeding="gold", gold_ratio=1.0,
     cell="lstm", dropout=0.0, seed=77, patience=null, pretrained_file=null, max_sentence_length=null,
-    triplet_order="given", training_set_f1_sentences=0,
+    triplet_order="given", training_set_f1_sentences=0, na_loss="all",
   )::
     local s = $.systems[system];
     {
@@ -54,6 +54,8 @@
         max_entity_length: s.max_entity_length,
         feeding: feeding,
         gold_ratio: gold_ratio,
+        // "all": L_D over the 5 triplets, NA padding included (the paper); "first": up to the first NA relation
+        na_loss: na_loss,
         dropout: dropout,
       },
       // Length buckets: sentences of similar length share a batch (random batches of WebNLG
