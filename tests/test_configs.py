@@ -32,7 +32,11 @@ def test_there_is_a_config_per_system_and_dataset():
     assert "copymtl_demo" in names
 
 
-@pytest.mark.parametrize("config", [c for c in CONFIGS if c.stem != "copymtl_demo"], ids=lambda c: c.stem)
+PAPER_CONFIGS = [c for c in CONFIGS if c.stem != "copymtl_demo" and "_glove" not in c.stem]
+VECTOR_CONFIGS = [c for c in CONFIGS if "_glove" in c.stem]
+
+
+@pytest.mark.parametrize("config", PAPER_CONFIGS, ids=lambda c: c.stem)
 def test_paper_configs(config):
     params = Params.from_file(str(config)).as_dict()
     system = config.stem.rsplit("_", 1)[0]
@@ -61,3 +65,31 @@ def test_paper_configs(config):
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert len(built.decoder.cells) == decoders
     assert (built.tagging_head is not None) == tagging
+
+
+@pytest.mark.parametrize("config", VECTOR_CONFIGS, ids=lambda c: c.stem)
+def test_word_vector_configs_build_with_a_vector_file(config, tmp_path):
+    params = Params.from_file(str(config)).as_dict()
+    embedders = params["model"]["source_embedder"]["token_embedders"]
+    assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"  # what `make vectors` writes
+    assert embedders["tokens"]["embedding_dim"] == 50
+    # every embedder has its indexer, in training and evaluation data
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        assert set(params[reader]["token_indexers"]) == set(embedders)
+    width = sum(
+        e.get("embedding_dim", 0) if e["type"] == "embedding" else e["encoder"]["num_filters"] for e in embedders.values()
+    )
+    assert params["model"]["encoder"]["input_size"] == width
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
+    embedders["tokens"]["pretrained_file"] = str(vectors)
+    model = params["model"]
+    model["encoder"]["hidden_size"] = 8
+    model["attention"].update(vector_dim=8, matrix_dim=8)
+    vocab = Vocabulary(
+        {"tokens": {"a": 1, "b": 1}, "token_characters": {"a": 1}, "relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}},
+        non_padded_namespaces=["*labels", "*tags"],
+    )
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    weight = built.source_embedder._token_embedders["tokens"].weight
+    assert weight[vocab.get_token_index("a")].tolist() == [0.25] * 50

@@ -19,11 +19,26 @@
     num_epochs=40, max_triplets=5, tagging_loss_weight=1.0, feeding="gold", gold_ratio=1.0,
     cell="lstm", dropout=0.0, seed=77, patience=null, pretrained_file=null, max_sentence_length=null,
     triplet_order="given", training_set_f1_sentences=0, na_loss="all",
+    trainable_embedding_dim=0, freeze_pretrained=false, character_features=0,
+    beam_size=1, max_decoding_triplets=null, max_entity_length=null, length_scorer="linear", entity_starts=null,
+    copy_feedback="word",
   )::
-    local s = $.systems[system];
+    local s = $.systems[system] + (if max_entity_length == null then {} else {max_entity_length: max_entity_length});
+    // Word embeddings: `embedding_dim` wide, from `pretrained_file` where one is given (GloVe text,
+    // e.g. `make vectors`; its width must be embedding_dim), fine-tuned unless `freeze_pretrained`;
+    // `trainable_embedding_dim` > 0 adds a randomly initialised, trained embedding of that width
+    // beside it (two token embedders, concatenated); `character_features` > 0 adds a character CNN
+    // (AllenNLP's `character_encoding`, 16-d characters, that many filters of width 3).
+    local word_dim = embedding_dim + trainable_embedding_dim + character_features;
+    local extra_indexers = trainable_embedding_dim > 0 || character_features > 0;
     {
       dataset_reader: {
         type: "copymtl",
+        [if extra_indexers then "token_indexers"]: {
+          tokens: {type: "single_id"},
+          [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "single_id"},
+          [if character_features > 0 then "token_characters"]: {type: "characters", min_padding_length: 3},
+        },
         max_triplets: max_triplets,
         max_sentence_length: max_sentence_length,
         triplet_order: triplet_order,
@@ -38,11 +53,18 @@
         type: "copymtl",
         source_embedder: {
           token_embedders: {
-            tokens: {type: "embedding", embedding_dim: embedding_dim, trainable: true}
+            tokens: {type: "embedding", embedding_dim: embedding_dim, trainable: !freeze_pretrained}
                     + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
+            [if trainable_embedding_dim > 0 then "trainable_tokens"]:
+              {type: "embedding", embedding_dim: trainable_embedding_dim, trainable: true},
+            [if character_features > 0 then "token_characters"]: {
+              type: "character_encoding",
+              embedding: {embedding_dim: 16, vocab_namespace: "token_characters"},
+              encoder: {type: "cnn", embedding_dim: 16, num_filters: character_features, ngram_filter_sizes: [3]},
+            },
           },
         },
-        encoder: {type: "averaged_bidirectional", input_size: embedding_dim, hidden_size: hidden_size, cell: cell},
+        encoder: {type: "averaged_bidirectional", input_size: word_dim, hidden_size: hidden_size, cell: cell},
         attention: {type: "step_additive", vector_dim: hidden_size, matrix_dim: hidden_size},
         copy_scorer: s.copy_scorer,
         copy_hidden_size: copy_hidden_size,
@@ -57,6 +79,12 @@
         // "all": L_D over the 5 triplets, NA padding included (the paper); "first": up to the first NA relation
         na_loss: na_loss,
         dropout: dropout,
+        // decoding (read at inference only): beam search width; triplets decoded (null: max_triplets)
+        beam_size: beam_size,
+        max_decoding_triplets: max_decoding_triplets,
+        length_scorer: length_scorer,
+        entity_starts: entity_starts,
+        copy_feedback: copy_feedback,
       },
       // Length buckets: sentences of similar length share a batch (random batches of WebNLG
       // train are 60% padding; bucketed ones 3%). Batch order and bucket noise are seeded.

@@ -17,6 +17,9 @@ from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
 
+# where an entity's first token comes from (CopyMTL's docstring)
+ENTITY_STARTS = ("tags", "length", "last_token")
+
 
 @Model.register("copymtl")
 class CopyMTL(Model):
@@ -38,7 +41,13 @@ class CopyMTL(Model):
 
     Entities at inference: the decoder copies the last token; the first token comes from the
     predicted tags (entity completion, :func:`entity_starts`), or from the predicted length
-    (CopyRE'5), or is the last token itself (CopyRE, CopyRE').
+    (CopyRE'5), or is the last token itself (CopyRE, CopyRE'). ``entity_starts`` (``tags``,
+    ``length``, ``last_token``) says which; it follows from the switches unless both the tagging
+    head and a length head are on, where it must be given (``length`` with the tagging head: the CRF
+    is then an auxiliary task that trains the encoder, Eq. 14 unchanged). ``length_scorer``:
+    ``linear`` (CopyRE'5, from ``[h_t ; o_i]``) or ``start_pointer`` (scores each candidate first
+    token, see :class:`TripletDecoder`). ``copy_feedback``: what a copy step feeds the next step,
+    the copied ``word``'s embedding (the paper) or its ``encoder`` output, projected.
 
     ``feeding`` chooses what the decoder is fed while training: ``gold`` (teacher forcing),
     ``own`` (its argmax, as in the released code) or ``scheduled`` (gold with probability
@@ -48,6 +57,13 @@ class CopyMTL(Model):
     padded with NA triplets to ``max_triplets``) or ``first`` (the gold triplets and the first NA
     relation, where greedy decoding stops; sentences then leave a training batch once their loss
     is complete). See :class:`TripletDecoder`.
+
+    Decoding (evaluation and prediction): greedy by default; ``beam_size > 1`` searches the
+    triplet sequence with AllenNLP's ``BeamSearch`` (:meth:`TripletDecoder.beam_search`).
+    ``max_decoding_triplets`` (default ``max_triplets``) decodes up to that many triplets, more
+    than the training targets hold (the first NA relation still ends a sentence; OneDecoder only).
+    Both are read at inference only, so they can be changed on a trained archive
+    (``allennlp evaluate ... -o '{"model.beam_size": 4}'``).
     """
 
     default_predictor = "copymtl"
@@ -70,6 +86,11 @@ class CopyMTL(Model):
         gold_ratio: float = 1.0,
         na_loss: str = "all",
         dropout: float = 0.0,
+        beam_size: int = 1,
+        max_decoding_triplets: Optional[int] = None,
+        length_scorer: str = "linear",
+        entity_starts: Optional[str] = None,
+        copy_feedback: str = "word",
         initializer: InitializerApplicator = InitializerApplicator(),
         **kwargs,
     ) -> None:
@@ -82,8 +103,24 @@ class CopyMTL(Model):
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
         if not 0.0 <= gold_ratio <= 1.0:
             raise ConfigurationError(f"gold_ratio must be in [0, 1], got {gold_ratio}")
-        if tagging_head and max_entity_length:
-            raise ConfigurationError("choose one way to complete entities: tagging_head or max_entity_length")
+        if beam_size < 1:
+            raise ConfigurationError(f"beam_size must be at least 1, got {beam_size}")
+        if max_decoding_triplets is not None and max_decoding_triplets < 1:
+            raise ConfigurationError(f"max_decoding_triplets must be at least 1, got {max_decoding_triplets}")
+        if max_decoding_triplets not in (None, max_triplets) and num_decoders > 1:
+            raise ConfigurationError("max_decoding_triplets other than max_triplets needs the OneDecoder (num_decoders 1)")
+        if entity_starts is None:
+            if tagging_head and max_entity_length:
+                raise ConfigurationError(
+                    "choose one way to complete entities: tagging_head or max_entity_length (or both, with entity_starts)"
+                )
+            entity_starts = "tags" if tagging_head else "length" if max_entity_length else "last_token"
+        if entity_starts not in ENTITY_STARTS:
+            raise ConfigurationError(f"entity_starts must be one of {ENTITY_STARTS}, got {entity_starts!r}")
+        if (entity_starts == "tags" and not tagging_head) or (entity_starts == "length" and not max_entity_length):
+            raise ConfigurationError(
+                f"entity_starts {entity_starts!r} needs {'tagging_head' if entity_starts == 'tags' else 'max_entity_length > 0'}"
+            )
         embedding_dim = source_embedder.get_output_dim()
         hidden_dim = encoder.get_output_dim()
         if encoder.get_input_dim() != embedding_dim:
@@ -105,11 +142,16 @@ class CopyMTL(Model):
             mask_head_at_tail=mask_head_at_tail,
             max_entity_length=max_entity_length,
             na_loss=na_loss,
+            length_scorer=length_scorer,
+            copy_feedback=copy_feedback,
         )
+        self.entity_starts = entity_starts
         self.tagging_head = TaggingHead(vocab, hidden_dim) if tagging_head else None
         self.tagging_loss_weight = tagging_loss_weight
         self.feeding = feeding
         self.gold_ratio = gold_ratio
+        self.beam_size = beam_size
+        self.max_decoding_triplets = max_decoding_triplets or max_triplets
         self._triplet_f1 = TripletF1()
         self._tagging_f1 = (
             SpanBasedF1Measure(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
@@ -143,18 +185,23 @@ class CopyMTL(Model):
                     raise ConfigurationError("length prediction needs the reader's entity_lengths: true")
                 targets["head_lengths"] = target_head_lengths
                 targets["tail_lengths"] = target_tail_lengths
-        decoded = self.decoder(
-            encoder_outputs,
-            mask,
-            embedded,
-            encoder_state,
-            targets=targets,
-            feeding=self.feeding if self.training else "own",
-            gold_ratio=self.gold_ratio,
-            early_exit=True,
-            # a training step reads the loss alone
-            predictions=not (self.training and targets is not None),
-        )
+        searched = not self.training and (self.beam_size > 1 or self.max_decoding_triplets != self.decoder.max_triplets)
+        decoded: Dict[str, torch.Tensor] = {}
+        if targets is not None or not searched:
+            decoded = self.decoder(
+                encoder_outputs,
+                mask,
+                embedded,
+                encoder_state,
+                targets=targets,
+                feeding=self.feeding if self.training else "own",
+                gold_ratio=self.gold_ratio,
+                early_exit=True,
+                # a training step reads the loss alone, and so does validation when another decoding follows
+                predictions=not ((self.training or searched) and targets is not None),
+            )
+        if searched:
+            decoded.update(self._search(encoder_outputs, mask, embedded, encoder_state))
         output: Dict[str, Any] = {}
         # shape: (batch_size, seq_len, num_tags)
         emissions = self.tagging_head(encoder_outputs) if self.tagging_head is not None else None
@@ -172,17 +219,18 @@ class CopyMTL(Model):
             predicted_tail_ends=decoded["tail_ends"],
         )
 
-        if emissions is not None:
+        if emissions is not None and not self.training:
+            tags = self.tagging_head.decode(emissions, mask)  # type: ignore[union-attr]
+            output["predicted_tags"] = tags
+            if entity_tags is not None and self._tagging_f1 is not None:
+                one_hot = torch.nn.functional.one_hot(tags, self.tagging_head.num_tags).float()  # type: ignore[union-attr]
+                self._tagging_f1(one_hot, entity_tags, mask)
+        if self.entity_starts == "tags":
             if not self.training:
-                tags = self.tagging_head.decode(emissions, mask)
-                output["predicted_tags"] = tags
-                starts = self.tagging_head.entity_starts(tags)
+                starts = self.tagging_head.entity_starts(output["predicted_tags"])  # type: ignore[union-attr]
                 output["predicted_head_starts"] = self._starts_from(starts, decoded["head_ends"])
                 output["predicted_tail_starts"] = self._starts_from(starts, decoded["tail_ends"])
-                if entity_tags is not None and self._tagging_f1 is not None:
-                    one_hot = torch.nn.functional.one_hot(tags, self.tagging_head.num_tags).float()
-                    self._tagging_f1(one_hot, entity_tags, mask)
-        elif self.decoder.max_entity_length:
+        elif self.entity_starts == "length":
             for role in ("head", "tail"):
                 ends = decoded[f"{role}_ends"]
                 starts = (ends - decoded[f"{role}_lengths"] + 1).clamp(min=0)
@@ -197,6 +245,17 @@ class CopyMTL(Model):
             if metadata and "gold_triplets" in metadata[0]:
                 self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata])
         return output
+
+    def _search(
+        self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor, embedded: torch.Tensor, encoder_state: Any
+    ) -> Dict[str, torch.Tensor]:
+        """Inference other than the training-time greedy pass: beam search, or greedy decoding of
+        ``max_decoding_triplets`` triplets."""
+        if self.beam_size > 1:
+            return self.decoder.beam_search(
+                encoder_outputs, mask, embedded, encoder_state, self.beam_size, self.max_decoding_triplets
+            )
+        return self.decoder(encoder_outputs, mask, embedded, encoder_state, early_exit=True, num_triplets=self.max_decoding_triplets)
 
     @staticmethod
     def _starts_from(starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,11 @@
-from typing import Dict, List, Optional
+import warnings
+from typing import Dict, List, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.modules import Attention
 from allennlp.nn import util
+from allennlp.nn.beam_search import BeamSearch
 
 from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
@@ -13,6 +15,8 @@ from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
 NA_LOSS = ("all", "first")  # which NA steps the loss trains (TripletDecoder's docstring)
+LENGTH_SCORERS = ("linear", "start_pointer")  # how an entity's length is scored (TripletDecoder's docstring)
+COPY_FEEDBACK = ("word", "encoder")  # what a copy step feeds the next step (TripletDecoder's docstring)
 CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
 # without autograd (prediction, validation): both measured faster at inference, neither in training
 PACKED_QUERY = True  # on a CPU, the attention's query product h W is laid out once per batch too
@@ -26,7 +30,9 @@ class TripletDecoder(torch.nn.Module):
     Step t (Eq. 2): ``c_t = Attention(h_{t-1}, o_{1:n})``, ``u_t = [e_t; c_t] · W_u``,
     ``h_t = LSTM(u_t, h_{t-1})``. ``e_t`` embeds the previous output: the start embedding at
     t = 1, a relation embedding after a relation step, the copied word's embedding after a copy
-    step (a learned NA embedding after an NA copy).
+    step (a learned NA embedding after an NA copy). With ``copy_feedback="encoder"`` a copy step
+    feeds the copied token's encoder output instead, projected to the embedding width
+    (``o_i · W_fb``): the token in its context rather than the word alone.
 
     The input layer goes through the decomposition of Eq. 8: with ``c_t = sum_i a_ti o_i``,
     ``[e_t; c_t] · W_u = e_t · W_u^e + sum_i a_ti (o_i · W_u^c)``. ``o_i · W_u^c``
@@ -48,7 +54,10 @@ class TripletDecoder(torch.nn.Module):
     layer, scorers and embeddings are shared.
 
     With ``max_entity_length > 0`` (CopyRE'5), every copy step also classifies the length of the
-    entity ending at the copied token, from ``[h_t ; o_i]``, into 1..max_entity_length tokens.
+    entity ending at the copied token, from ``[h_t ; o_i]``, into 1..max_entity_length tokens
+    (``length_scorer="linear"``). ``length_scorer="start_pointer"`` points at the entity's first
+    token instead: length k (start ``s = i - k + 1``) scores ``v · tanh(W [h_t ; o_i ; o_s])``,
+    so the score sees the candidate first token; starts before the sentence are masked.
 
     Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over the steps (plus the length
     terms), averaged over the sentences of the batch. ``na_loss`` says which steps:
@@ -76,8 +85,14 @@ class TripletDecoder(torch.nn.Module):
         mask_head_at_tail: bool = False,
         max_entity_length: int = 0,
         na_loss: str = "all",
+        length_scorer: str = "linear",
+        copy_feedback: str = "word",
     ) -> None:
         super().__init__()
+        if copy_feedback not in COPY_FEEDBACK:
+            raise ConfigurationError(f"copy_feedback must be one of {COPY_FEEDBACK}, got {copy_feedback!r}")
+        if length_scorer not in LENGTH_SCORERS:
+            raise ConfigurationError(f"length_scorer must be one of {LENGTH_SCORERS}, got {length_scorer!r}")
         if na_loss not in NA_LOSS:
             raise ConfigurationError(f"na_loss must be one of {NA_LOSS}, got {na_loss!r}")
         if cell not in ("lstm", "gru"):
@@ -105,9 +120,18 @@ class TripletDecoder(torch.nn.Module):
         self.relation_scorer = torch.nn.Linear(hidden_dim, num_relations)  # W_r
         self.na_scorer = torch.nn.Linear(hidden_dim, 1)  # W_NA
         self.copy_scorer = copy_scorer
-        self.length_scorer = (
-            torch.nn.Linear(2 * hidden_dim, max_entity_length) if max_entity_length > 0 else None
-        )
+        self.copy_feedback = (
+            torch.nn.Linear(hidden_dim, embedding_dim, bias=False) if copy_feedback == "encoder" else None
+        )  # W_fb
+        self.length_scorer_kind = length_scorer
+        self.length_scorer: Optional[torch.nn.Module] = None
+        if max_entity_length > 0 and length_scorer == "linear":
+            self.length_scorer = torch.nn.Linear(2 * hidden_dim, max_entity_length)
+        elif max_entity_length > 0:
+            # W on [h_t ; o_i ; o_s], then v
+            self.length_scorer = torch.nn.Sequential(
+                torch.nn.Linear(3 * hidden_dim, hidden_dim), torch.nn.Tanh(), torch.nn.Linear(hidden_dim, 1)
+            )
 
     def forward(
         self,
@@ -120,6 +144,7 @@ class TripletDecoder(torch.nn.Module):
         gold_ratio: float = 1.0,
         early_exit: bool = False,
         predictions: bool = True,
+        num_triplets: Optional[int] = None,
     ) -> Dict[str, torch.Tensor]:
         """Decodes greedily (feeding its own predictions) or, with ``targets``, by ``feeding``:
         ``gold`` (teacher forcing), ``own`` (the released code), or ``scheduled`` (gold with
@@ -137,12 +162,22 @@ class TripletDecoder(torch.nn.Module):
         sentences only, and decoding stops when none is left; the loss and the predictions are
         the same as without it. ``predictions=False`` (a training step: only the loss is read)
         returns the loss alone.
+
+        ``num_triplets`` (without targets only) decodes that many triplets instead of
+        ``max_triplets``: a sentence may have more triplets than the training targets had (the
+        OneDecoder only; the first NA relation still ends a sentence).
         """
+        if num_triplets is None:
+            num_triplets = self.max_triplets
+        elif num_triplets != self.max_triplets and (targets is not None or self.multi):
+            raise ConfigurationError("decoding other than max_triplets triplets needs the OneDecoder and no targets")
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
         batch_size, seq_len, _ = encoder_outputs.shape
         device = encoder_outputs.device
         na_position = seq_len  # the NA copy logit follows the source positions
+        # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the next one
+        embedded_source = self.copied_inputs(embedded_source, encoder_outputs)
         # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer, once
         projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
         inference = not torch.is_grad_enabled()
@@ -180,7 +215,7 @@ class TripletDecoder(torch.nn.Module):
         state = self._initial_state(encoder_state, 0)
         previous_embedding = self.start_embedding.expand(batch_size, -1)
         finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
-        no_prediction = torch.full((batch_size, self.max_triplets), -1, dtype=torch.long, device=device)
+        no_prediction = torch.full((batch_size, num_triplets), -1, dtype=torch.long, device=device)
         predicted = {key: no_prediction.clone() for key in ("relations", "head_ends", "tail_ends")}
         if self.length_scorer is not None:
             predicted["head_lengths"] = torch.zeros_like(no_prediction)
@@ -204,7 +239,7 @@ class TripletDecoder(torch.nn.Module):
             step_losses.append(values if rows is None else values.new_zeros(batch_size).index_add(0, rows, values))
 
         all_finished = False
-        for triplet in range(self.max_triplets):
+        for triplet in range(num_triplets):
             if all_finished:
                 break
             if self.multi:
@@ -301,6 +336,157 @@ class TripletDecoder(torch.nn.Module):
                 return {"loss": predicted["loss"]}
         return predicted
 
+    # -- beam search ---------------------------------------------------------------------------
+
+    def beam_search(
+        self,
+        encoder_outputs: torch.Tensor,
+        source_mask: torch.BoolTensor,
+        embedded_source: torch.Tensor,
+        encoder_state: RnnState,
+        beam_size: int,
+        num_triplets: Optional[int] = None,
+    ) -> Dict[str, torch.Tensor]:
+        """Beam search over the whole triplet sequence (AllenNLP's :class:`BeamSearch`), for
+        inference: the sequence with the highest log-likelihood (the sum of the steps' log
+        probabilities, Eq. 6 without the minus) among ``beam_size`` hypotheses kept per step.
+
+        One class space serves every step: the relations and NA (``0 .. num_relations``), then the
+        copy positions and the NA copy (``num_relations + 1 + i``). A relation step allows only the
+        first block, a copy step only the second (padding and, with mask M, the head excluded); the
+        NA relation is the end symbol, so a hypothesis ends at its first NA relation, as greedy
+        decoding does. ``beam_size=1`` is greedy decoding. Returns what :meth:`forward` returns
+        without targets."""
+        if num_triplets is None:
+            num_triplets = self.max_triplets
+        if self.multi and num_triplets != self.max_triplets:
+            raise ConfigurationError("decoding other than max_triplets triplets needs the OneDecoder")
+        batch_size, seq_len, _ = encoder_outputs.shape
+        # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the next one
+        embedded_source = self.copied_inputs(embedded_source, encoder_outputs)
+        offset = self.na_relation + 1  # the class of copy position 0
+        na_position = seq_len
+        num_classes = offset + seq_len + 1
+        state: Dict[str, torch.Tensor] = {
+            "encoder_outputs": encoder_outputs,
+            "source_mask": source_mask,
+            "embedded_source": embedded_source,
+            # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer
+            "projected_encoder": self.copy_scorer.project_encoder(encoder_outputs),
+            "encoder_h": encoder_state[0],
+            "h": encoder_state[0],
+            "head_position": source_mask.new_zeros(batch_size, dtype=torch.long),
+        }
+        if isinstance(self.attention, StepAdditiveAttention):
+            state["attention_keys"] = self.attention.project_matrix(encoder_outputs)
+        if encoder_state[1] is not None:
+            state["encoder_c"] = encoder_state[1]
+            state["c"] = encoder_state[1]
+
+        def step(last_predictions: torch.Tensor, state: Dict[str, torch.Tensor], timestep: int):
+            role, triplet = timestep % 3, timestep // 3
+            group = last_predictions.size(0)
+            if timestep == 0:
+                previous_embedding = self.start_embedding.expand(group, -1)
+            elif role == HEAD:  # after a relation step
+                previous_embedding = self.relation_embedding(last_predictions.clamp(max=self.na_relation))
+            else:  # after a copy step
+                position = (last_predictions - offset).clamp(min=0, max=na_position)
+                previous_embedding = self._copied_embedding(state["embedded_source"], position, na_position)
+                if role == TAIL:
+                    state["head_position"] = position
+            rnn_state: RnnState = (state["h"], state.get("c"))
+            if self.multi and role == RELATION:
+                rnn_state = self._initial_state((state["encoder_h"], state.get("encoder_c")), triplet, rnn_state)
+            rnn_state = self._step(
+                self.cells[triplet if self.multi else 0], previous_embedding, rnn_state,
+                state["encoder_outputs"], state["source_mask"], state.get("attention_keys"),
+            )
+            state["h"] = rnn_state[0]
+            if rnn_state[1] is not None:
+                state["c"] = rnn_state[1]
+            hidden = rnn_state[0]
+            # shape: (group, num_classes); what a step cannot choose stays far below everything else
+            log_probs = hidden.new_full((group, num_classes), -1e9)
+            na_score = self.na_scorer(hidden)
+            if role == RELATION:
+                # Eq. 4, t % 3 = 1
+                logits = torch.cat([self.relation_scorer(hidden), na_score], dim=-1)
+                log_probs[:, :offset] = torch.log_softmax(logits, dim=-1)
+            else:
+                # Eq. 4, t % 3 = 2 and 0
+                logits = torch.cat([self.copy_scorer(hidden, state["projected_encoder"]), na_score], dim=-1)
+                allowed = torch.cat([state["source_mask"], state["source_mask"].new_ones(group, 1)], dim=1)
+                if role == TAIL and self.mask_head_at_tail:
+                    head = state["head_position"]
+                    is_head = torch.nn.functional.one_hot(head, seq_len + 1).bool()
+                    allowed = allowed & ~(is_head & (head < na_position).unsqueeze(1))
+                copy_log_probs = util.masked_log_softmax(logits, allowed)
+                log_probs[:, offset:] = copy_log_probs.masked_fill(~allowed, -1e9)
+            return log_probs, state
+
+        search = BeamSearch(end_index=self.na_relation, max_steps=3 * num_triplets, beam_size=beam_size)
+        start = source_mask.new_zeros(batch_size, dtype=torch.long)
+        with warnings.catch_warnings():
+            # BeamSearch warns when every sentence of a batch ends at its first step (no triplet)
+            warnings.filterwarnings("ignore", message="Empty sequences predicted")
+            # shape: (batch_size, beam_size, num_steps)
+            top_sequences, _ = search.search(start, state, step)
+        best = top_sequences[:, 0, :]
+        steps = torch.full((batch_size, 3 * num_triplets), self.na_relation, dtype=torch.long, device=best.device)
+        steps[:, : best.size(1)] = best
+        # shape: (batch_size, num_triplets, 3)
+        steps = steps.view(batch_size, num_triplets, 3)
+        relations = steps[:, :, RELATION]
+        finished = (relations == self.na_relation).cumsum(dim=1) > 0
+        predicted = {"relations": torch.where(finished, -1, relations)}
+        for role, key in ((HEAD, "head_ends"), (TAIL, "tail_ends")):
+            position = steps[:, :, role] - offset
+            is_entity = (position >= 0) & (position < na_position)
+            predicted[key] = torch.where(finished | ~is_entity, -1, position)
+        if self.length_scorer is not None:
+            predicted.update(self._replay_lengths(encoder_outputs, source_mask, embedded_source, encoder_state, steps, offset))
+        for key in ("head_ends", "tail_ends"):
+            predicted[key] = predicted[key].masked_fill(predicted["relations"] < 0, -1)
+        return predicted
+
+    def _replay_lengths(
+        self,
+        encoder_outputs: torch.Tensor,
+        source_mask: torch.BoolTensor,
+        embedded_source: torch.Tensor,
+        encoder_state: RnnState,
+        steps: torch.Tensor,
+        offset: int,
+    ) -> Dict[str, torch.Tensor]:
+        """CopyRE'5's entity lengths for a decoded class sequence ``steps`` (batch, triplets, 3):
+        the decoder is run again, fed that sequence, and classifies the length at each copied
+        position (0 where nothing is copied)."""
+        batch_size, num_triplets, _ = steps.shape
+        na_position = encoder_outputs.size(1)
+        lengths = {"head_lengths": steps.new_zeros(batch_size, num_triplets), "tail_lengths": steps.new_zeros(batch_size, num_triplets)}
+        attention_keys = (
+            self.attention.project_matrix(encoder_outputs) if isinstance(self.attention, StepAdditiveAttention) else None
+        )
+        state = self._initial_state(encoder_state, 0)
+        previous_embedding = self.start_embedding.expand(batch_size, -1)
+        for triplet in range(num_triplets):
+            if self.multi:
+                state = self._initial_state(encoder_state, triplet, state)
+            cell = self.cells[triplet if self.multi else 0]
+            for role in (RELATION, HEAD, TAIL):
+                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys)
+                fed = steps[:, triplet, role]
+                if role == RELATION:
+                    previous_embedding = self.relation_embedding(fed.clamp(max=self.na_relation))
+                    continue
+                position = (fed - offset).clamp(min=0, max=na_position)
+                previous_embedding = self._copied_embedding(embedded_source, position, na_position)
+                log_probs = self._length_log_probs(state[0], encoder_outputs, position.clamp(max=na_position - 1))
+                key = "head_lengths" if role == HEAD else "tail_lengths"
+                lengths[key][:, triplet] = torch.where(position == na_position, 0, log_probs.argmax(dim=-1) + 1)
+        return lengths
+
     # -- pieces of a step ----------------------------------------------------------------------
 
     def _initial_state(self, encoder_state: RnnState, triplet: int, previous: Optional[RnnState] = None) -> RnnState:
@@ -347,6 +533,11 @@ class TripletDecoder(torch.nn.Module):
             return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products)
         return cell(cell_input, state[0]), None
 
+    def copied_inputs(self, embedded_source: torch.Tensor, encoder_outputs: torch.Tensor) -> torch.Tensor:
+        """What a copy step of position i feeds the next step: the word embedding (``word``) or
+        ``o_i · W_fb`` (``encoder``); (batch, seq_len, embedding_dim)."""
+        return embedded_source if self.copy_feedback is None else self.copy_feedback(encoder_outputs)
+
     def project_context(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
         """``o_i · W_u^c`` for every position, the context's half of the input layer ``W_u``
         (Eq. 8): (batch, seq_len, embedding_dim)."""
@@ -374,7 +565,21 @@ class TripletDecoder(torch.nn.Module):
         copied = encoder_outputs.gather(
             1, position.view(-1, 1, 1).expand(-1, 1, encoder_outputs.size(-1))
         ).squeeze(1)
-        return torch.log_softmax(self.length_scorer(torch.cat([hidden, copied], dim=-1)), dim=-1)  # type: ignore[misc]
+        if self.length_scorer_kind == "linear":
+            return torch.log_softmax(self.length_scorer(torch.cat([hidden, copied], dim=-1)), dim=-1)  # type: ignore[misc]
+        # start pointer: the candidate first token s = i - k + 1 of each length k = 1..max_entity_length
+        # shape: (batch_size, max_entity_length)
+        starts = position.unsqueeze(1) - torch.arange(self.max_entity_length, device=position.device)
+        # shape: (batch_size, max_entity_length, hidden_dim)
+        first_tokens = encoder_outputs.gather(
+            1, starts.clamp(min=0).unsqueeze(2).expand(-1, -1, encoder_outputs.size(-1))
+        )
+        pairs = torch.cat(
+            [hidden.unsqueeze(1).expand_as(first_tokens), copied.unsqueeze(1).expand_as(first_tokens), first_tokens], dim=-1
+        )
+        # shape: (batch_size, max_entity_length)
+        scores = self.length_scorer(pairs).squeeze(-1)  # type: ignore[misc]
+        return util.masked_log_softmax(scores, starts >= 0)
 
     def _length_loss(
         self,

@@ -24,20 +24,51 @@ SYSTEMS = {
     "copymtl_gru_scheduled": {"feeding": "scheduled", "gold_ratio": 0.5},
     "copymtl_own_feeding": {"feeding": "own"},
     "copymtl_na_loss_first": {"na_loss": "first"},
+    "copymtl_beam": {"beam_size": 3},
+    "copymtl_decoding_past_max_triplets": {"max_decoding_triplets": 7},
+    "copyre_prime5_beam": {"copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4, "beam_size": 3},
+    "copyre_mul_beam": {"copy_scorer": "linear", "mask_head_at_tail": True, "tagging_head": False, "num_decoders": 5, "beam_size": 2},
+    "copymtl_glove_trainable_characters": {},
+    "copymtl_encoder_feedback": {"copy_feedback": "encoder", "beam_size": 2},
+    "copyre_prime5_start_pointer": {"copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4, "length_scorer": "start_pointer"},
+    "copymtl_tags_and_start_pointer": {"max_entity_length": 4, "length_scorer": "start_pointer", "entity_starts": "length"},
 }
 
 
 class TestCopyMTL(ModelTestCase):
     def set_up_system(self, system):
         overrides = {"model": dict(SYSTEMS[system])}
-        if system == "copyre_prime5":
+        if system.startswith("copyre_prime5") or system == "copymtl_tags_and_start_pointer":
             overrides["dataset_reader"] = {"entity_lengths": True}
+        if system == "copymtl_glove_trainable_characters":
+            # pretrained vectors (a GloVe text file written here) beside a trained embedding and a
+            # character CNN, as copymtl.libsonnet builds them
+            vectors = self.TEST_DIR / "vectors.txt"
+            vectors.write_text("".join(f"{word} " + " ".join(["0.5"] * 8) + "\n" for word in ("the", "of", "in")))
+            indexers = {
+                "tokens": {"type": "single_id"},
+                "trainable_tokens": {"type": "single_id"},
+                "token_characters": {"type": "characters", "min_padding_length": 3},
+            }
+            overrides["dataset_reader"] = {"token_indexers": indexers}
+            overrides["model"]["source_embedder"] = {
+                "token_embedders": {
+                    "tokens": {"type": "embedding", "embedding_dim": 8, "pretrained_file": str(vectors)},
+                    "trainable_tokens": {"type": "embedding", "embedding_dim": 4},
+                    "token_characters": {
+                        "type": "character_encoding",
+                        "embedding": {"embedding_dim": 5, "vocab_namespace": "token_characters"},
+                        "encoder": {"type": "cnn", "embedding_dim": 5, "num_filters": 3, "ngram_filter_sizes": [3]},
+                    },
+                }
+            }
+            overrides["model"]["encoder"] = {"input_size": 15}
         if system == "copymtl_gru_scheduled":
             overrides["model"]["encoder"] = {"cell": "gru"}
         params = Params.from_file(str(CONFIG)).as_dict()
         for section, values in overrides.items():
             for key, value in values.items():
-                if isinstance(value, dict):
+                if isinstance(value, dict) and key in params[section]:
                     params[section][key].update(value)
                 else:
                     params[section][key] = value
@@ -95,6 +126,42 @@ class TestCopyMTL(ModelTestCase):
                 start, end = triplet["head_span"]
                 assert triplet["head"] == " ".join(sentence["tokens"][start:end])
 
+    @pytest.mark.parametrize("system", ["copymtl_one", "copyre_prime5", "copyre_mul"])
+    def test_beam_search_of_width_one_gives_the_greedy_predictions(self, system):
+        self.set_up_system(system)
+        self.model.eval()
+        keys = ("predicted_relations", "predicted_head_starts", "predicted_head_ends", "predicted_tail_starts", "predicted_tail_ends")
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        with torch.no_grad():
+            self.model.decoder.na_scorer.bias.fill_(-3.0)  # an untrained model predicts triplets
+            greedy = self.model(**tensors)
+            # the search path with a beam of one: AllenNLP's BeamSearch, then entity completion
+            self.model._search = lambda *args: self.model.decoder.beam_search(*args, 1)
+            self.model.beam_size = 2  # takes the search path; _search above searches with width 1
+            searched = self.model(**tensors)
+        assert searched["triplets"] == greedy["triplets"]
+        assert any(greedy["triplets"])  # (the untrained model predicts something to compare)
+        for key in keys:
+            assert searched[key].tolist() == greedy[key].tolist(), key
+        assert searched["loss"].item() == pytest.approx(greedy["loss"].item())
+
+    def test_decoding_switches_apply_to_a_trained_archive(self):
+        self.set_up_system("copymtl_one")
+        self.model.eval()
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        self.model.max_decoding_triplets = 8
+        with torch.no_grad():
+            assert self.model(**tensors)["predicted_relations"].shape == (len(self.instances), 8)
+            self.model.beam_size = 3
+            output = self.model(**tensors)
+        assert output["predicted_relations"].shape == (len(self.instances), 8)
+        assert len(output["triplets"]) == len(self.instances) and "loss" in output
+        assert "f1" in self.model.get_metrics(reset=True)
+
     def test_metrics_only_in_evaluation(self):
         self.set_up_system("copymtl_one")
         self.model.train()
@@ -117,6 +184,12 @@ def test_configuration_errors():
         ({"copy_scorer": "bilinear"}, "Eq. 3"),
         ({"num_decoders": 3}, "num_decoders"),
         ({"na_loss": "none"}, "na_loss"),
+        ({"beam_size": 0}, "beam_size"),
+        ({"max_decoding_triplets": 0}, "max_decoding_triplets"),
+        ({"num_decoders": 5, "max_decoding_triplets": 7}, "OneDecoder"),
+        ({"entity_starts": "length"}, "needs max_entity_length"),
+        ({"tagging_head": False, "entity_starts": "tags"}, "needs tagging_head"),
+        ({"max_entity_length": 4, "entity_starts": "first"}, "entity_starts must be one of"),
     ]
     for override, message in bad_models:
         params = copy.deepcopy(base)

@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from allennlp.common.checks import ConfigurationError
 from allennlp.modules.attention import AdditiveAttention
 
 from copymtl_allennlp.modules import triplet_decoder
@@ -361,3 +362,202 @@ def test_na_loss_first_keeps_rows_whose_prediction_is_unfinished():
 def test_na_loss_must_be_known():
     with pytest.raises(Exception, match="na_loss"):
         make_decoder(na_loss="some")
+
+
+# -- beam search and decoding past max_triplets --------------------------------------------------
+
+SEARCH_OPTIONS = [
+    {},
+    {"copy_kind": "linear", "mask_head_at_tail": True},
+    {"num_decoders": N},
+    {"max_entity_length": 3},
+    {"cell": "gru"},
+    {"copy_feedback": "encoder"},
+    {"max_entity_length": 3, "length_scorer": "start_pointer"},
+]
+
+
+def decoded_without_na_stop(decoder):
+    """Weights under which relations keep winning (no sentence stops early)."""
+    with torch.no_grad():
+        decoder.na_scorer.bias.fill_(-3.0)
+    return decoder
+
+
+@pytest.mark.parametrize("options", SEARCH_OPTIONS)
+def test_beam_search_of_width_one_is_greedy_decoding(options):
+    decoder = make_decoder(**options)
+    encoder_outputs, mask, embedded, state = inputs((5, 3, 1, 4))
+    with torch.no_grad():
+        greedy = decoder(encoder_outputs, mask, embedded, state)
+        searched = decoder.beam_search(encoder_outputs, mask, embedded, state, beam_size=1)
+    assert set(searched) == set(greedy)
+    for key in greedy:
+        assert searched[key].tolist() == greedy[key].tolist(), key
+
+
+def sequence_targets(output):
+    """Decoder targets that feed a decoded sequence back, ending at its first NA relation."""
+    return {key: output[key].clone() for key in ("relations", "head_ends", "tail_ends")}
+
+
+def sequence_log_likelihood(decoder, args, output, sentence):
+    """log P(sequence) of one sentence under the model: gold feeding of the sequence, loss up to
+    and including its first NA relation (na_loss "first"), every step counted."""
+    encoder_outputs, mask, embedded, state = args
+    one = (encoder_outputs[sentence : sentence + 1], mask[sentence : sentence + 1], embedded[sentence : sentence + 1],
+           tuple(None if s is None else s[sentence : sentence + 1] for s in state))
+    gold = {key: values[sentence : sentence + 1] for key, values in sequence_targets(output).items()}
+    decoder.na_loss = "first"
+    with torch.no_grad():
+        loss = decoder(*one, targets=gold, feeding="gold")["loss"]
+    return -loss.item()
+
+
+@pytest.mark.parametrize("options", [{}, {"num_decoders": N}])
+def test_beam_search_finds_a_sequence_at_least_as_likely_as_greedy(options):
+    decoder = make_decoder(**options)
+    with torch.no_grad():
+        for parameter in decoder.parameters():
+            parameter.mul_(4.0)  # peaked distributions: greedy and beam part ways
+    args = inputs((5,) * 8)
+    with torch.no_grad():
+        greedy = decoder(*args)
+        searched = decoder.beam_search(*args, beam_size=4)
+    better = 0
+    for sentence in range(8):
+        greedy_ll = sequence_log_likelihood(decoder, args, greedy, sentence)
+        searched_ll = sequence_log_likelihood(decoder, args, searched, sentence)
+        assert searched_ll >= greedy_ll - 1e-5
+        better += searched_ll > greedy_ll + 1e-5
+    assert better >= 1  # the search found a better sequence somewhere (else this test shows nothing)
+
+
+def test_beam_search_by_hand_picks_the_likelier_sequence():
+    # Relation steps: p(r0, r1, r2, NA) = (.40, .35, .05, .20). Copy steps after r0: logits
+    # (log .3 x 3, NA log .2), so each position has p 3/11; after r1: (log 1e-4, log 1e-4,
+    # log .9997, NA log .2), position 2 has p .9997/1.2002. Greedy takes r0 and copies with p 3/11
+    # twice: log-likelihood 2 (log .4 + 2 log 3/11) = -7.03 for its two triplets; beam 2 keeps r1
+    # and reaches 2 (log .35 + 2 log .833) = -2.83.
+    decoder = make_decoder()
+    zero_parameters(decoder)
+    with torch.no_grad():
+        # the last relation fed is readable from the state (so it follows the beam's reordering):
+        # one-hot relation embeddings pass W_u unchanged into the LSTM's cell gate
+        decoder.relation_embedding.weight.copy_(torch.eye(RELS + 1, EMB))
+        decoder.input_projection.weight[:, :EMB].copy_(torch.eye(EMB))
+        decoder.cells[0].weight_ih[2 * HID : 2 * HID + EMB].copy_(20 * torch.eye(EMB))
+        decoder.na_scorer.bias.fill_(math.log(0.20))
+
+    def copy_logits(hidden, projected_encoder):
+        after_r1 = hidden[:, : RELS + 1].argmax(dim=1) == 1
+        spread = torch.log(torch.tensor([0.3, 0.3, 0.3]))
+        sure = torch.log(torch.tensor([1e-4, 1e-4, 0.9997]))
+        return torch.where(after_r1.unsqueeze(1), sure, spread)
+
+    decoder.relation_scorer.forward = lambda hidden: torch.log(torch.tensor([[0.40, 0.35, 0.05]])).expand(hidden.size(0), -1)
+    decoder.copy_scorer.forward = copy_logits
+    encoder_outputs, mask, _, state = inputs((3,))
+    args = (encoder_outputs, mask, torch.zeros(1, 3, EMB), (torch.zeros(1, HID), torch.zeros(1, HID)))
+    with torch.no_grad():
+        greedy = decoder(*args)
+        searched = decoder.beam_search(*args, beam_size=2)
+    assert greedy["relations"].tolist() == [[0, 0]]
+    assert greedy["head_ends"].tolist() == [[0, 0]]  # ties go to the first position
+    assert searched["relations"].tolist() == [[1, 1]]
+    assert searched["head_ends"].tolist() == [[2, 2]] and searched["tail_ends"].tolist() == [[2, 2]]
+
+
+def test_beam_search_respects_padding_and_mask_m():
+    decoder = make_decoder(copy_kind="linear", mask_head_at_tail=True)
+    decoded_without_na_stop(decoder)
+    args = inputs((5, 2))
+    with torch.no_grad():
+        output = decoder.beam_search(*args, beam_size=3)
+    assert (output["head_ends"][1] < 2).all() and (output["tail_ends"][1] < 2).all()
+    both = (output["head_ends"] >= 0) & (output["tail_ends"] >= 0)
+    assert not (both & (output["head_ends"] == output["tail_ends"])).any()
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam"])
+def test_decoding_past_max_triplets(search):
+    decoder = decoded_without_na_stop(make_decoder())
+    args = inputs((5, 3))
+    with torch.no_grad():
+        short = decoder(*args)
+        if search == "greedy":
+            long = decoder(*args, num_triplets=N + 3)
+        else:
+            long = decoder.beam_search(*args, beam_size=1, num_triplets=N + 3)
+    assert long["relations"].shape == (2, N + 3)
+    # the first max_triplets triplets are those of the shorter decoding, and more follow
+    for key in ("relations", "head_ends", "tail_ends"):
+        assert long[key][:, :N].tolist() == short[key].tolist()
+    assert (long["relations"][:, N:] >= 0).any()
+
+
+def test_decoding_past_max_triplets_stops_at_the_first_na_relation():
+    decoder = make_decoder()
+    zero_parameters(decoder)
+    with torch.no_grad():
+        decoder.na_scorer.bias.fill_(10.0)
+    output = decoder(*inputs(), num_triplets=N + 2)
+    assert output["relations"].tolist() == [[-1] * (N + 2)] * 2
+
+
+def test_decoding_past_max_triplets_needs_the_one_decoder():
+    with pytest.raises(ConfigurationError):
+        make_decoder(num_decoders=N)(*inputs(), num_triplets=N + 1)
+    with pytest.raises(ConfigurationError):
+        make_decoder(num_decoders=N).beam_search(*inputs(), beam_size=2, num_triplets=N + 1)
+
+
+def test_start_pointer_by_hand():
+    # zero weights: the pointer is uniform over the first tokens inside the sentence, so an entity
+    # ending at position i costs log(min(i + 1, max_entity_length))
+    decoder = make_decoder(max_entity_length=3, length_scorer="start_pointer")
+    zero_parameters(decoder)
+    gold = targets([[0, -1]], [[1, -1]], [[4, -1]], head_lengths=[[2, 0]], tail_lengths=[[1, 0]])
+    encoder_outputs, mask, embedded, state = inputs((5,))
+    with_lengths = decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].item()
+    decoder.length_scorer = None
+    without = decoder(encoder_outputs, mask, embedded, state, targets=gold)["loss"].item()
+    assert with_lengths - without == pytest.approx(math.log(2) + math.log(3), rel=1e-5)
+
+
+def test_start_pointer_scores_the_candidate_first_token():
+    # v · tanh(W [h ; o_i ; o_s]) with W reading o_s alone: the first token whose encoder output is
+    # largest wins, and starts before the sentence are never predicted
+    decoder = make_decoder(max_entity_length=3, length_scorer="start_pointer")
+    zero_parameters(decoder)
+    with torch.no_grad():
+        decoder.length_scorer[0].weight[0, 2 * HID] = 1.0  # o_s, first feature
+        decoder.length_scorer[2].weight[0, 0] = 1.0
+        decoder.na_scorer.bias.fill_(-100.0)
+    encoder_outputs, mask, embedded, state = inputs((5,))
+    encoder_outputs = torch.zeros_like(encoder_outputs)
+    encoder_outputs[0, 2, 0] = 3.0  # token 2 looks like a first token
+    encoder_outputs[0, 4, 0] = -3.0
+    position = torch.tensor([0, 3, 4])
+    lengths = decoder._length_log_probs(torch.zeros(3, HID), encoder_outputs.expand(3, -1, -1), position).argmax(-1) + 1
+    # end 0: only length 1; end 3: start 2 (length 2); end 4: starts 4, 3, 2 -> 2 (length 3)
+    assert lengths.tolist() == [1, 2, 3]
+
+
+def test_length_scorer_must_be_known():
+    with pytest.raises(ConfigurationError, match="length_scorer"):
+        make_decoder(max_entity_length=3, length_scorer="bilinear")
+
+
+def test_encoder_feedback_feeds_the_projected_encoder_output():
+    decoder = make_decoder(copy_feedback="encoder")
+    encoder_outputs, mask, embedded, state = inputs((5,))
+    fed = decoder.copied_inputs(embedded, encoder_outputs)
+    assert torch.allclose(fed, encoder_outputs @ decoder.copy_feedback.weight.t())
+    # the word embeddings are not read: changing them changes nothing
+    gold = targets([[0, -1]], [[1, -1]], [[4, -1]])
+    loss = decoder(encoder_outputs, mask, embedded, state, targets=gold, feeding="gold")["loss"]
+    other = decoder(encoder_outputs, mask, embedded + 1.0, state, targets=gold, feeding="gold")["loss"]
+    assert loss.item() == pytest.approx(other.item())
+    with pytest.raises(ConfigurationError, match="copy_feedback"):
+        make_decoder(copy_feedback="context")

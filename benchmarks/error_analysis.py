@@ -1,0 +1,144 @@
+#!/usr/bin/env python
+"""Where a trained model loses triplets on a split: the strict metric, then every gold triplet
+classified by what the model predicted for it, recall by the number of gold triplets in a sentence
+and by a triplet's place in the gold order, and what the wrong predictions were.
+
+    python benchmarks/error_analysis.py runs/x/model.tar.gz ../shared/data/webnlg_exact/dev.jsonl \\
+        [-o '{"model.beam_size": 4}'] [--output benchmarks/out/x.json]
+
+Decoding switches (``model.beam_size``, ``model.max_decoding_triplets``) are read at inference, so
+``-o`` scores one archive under each. Categories of a gold triplet (the first that applies):
+
+  correct       predicted exactly (strict)
+  boundary      a prediction with the same relation and the same last tokens, other first tokens
+                (entity completion: the tags, the length head)
+  swapped       predicted with head and tail exchanged
+  relation      both spans right, another relation
+  one_entity    the relation and one span right, the other entity's last token wrong
+  missing       nothing of the above (the sentence's decoding never produced it)
+"""
+import argparse
+import json
+import sys
+import time
+from collections import Counter, defaultdict
+from typing import Dict, List, Sequence
+
+from allennlp.models.archival import load_archive
+
+import copymtl_allennlp  # noqa: F401  (registers the components)
+from copymtl_allennlp.data.triplets import Triplet
+
+CATEGORIES = ("correct", "boundary", "swapped", "relation", "one_entity", "missing")
+
+
+def classify(gold: Triplet, predicted: Sequence[Triplet]) -> str:
+    if gold in predicted:
+        return "correct"
+    last = gold.last_tokens()
+    if any(p.last_tokens() == last for p in predicted):
+        return "boundary"
+    if any(p.relation == gold.relation and p.head == gold.tail and p.tail == gold.head for p in predicted):
+        return "swapped"
+    if any(p.head == gold.head and p.tail == gold.tail for p in predicted):
+        return "relation"
+    if any(
+        p.relation == gold.relation and ((p.head == gold.head) != (p.tail == gold.tail)) for p in predicted
+    ):
+        return "one_entity"
+    return "missing"
+
+
+def analyse(gold_sentences: List[List[Triplet]], predicted_sentences: List[List[Triplet]], cap: int) -> Dict:
+    categories: Counter = Counter()
+    by_count: Dict[int, Counter] = defaultdict(Counter)
+    by_place: Dict[int, Counter] = defaultdict(Counter)
+    wrong_predictions: Counter = Counter()
+    count_difference: Counter = Counter()
+    beyond_cap = 0
+    for gold, predicted in zip(gold_sentences, predicted_sentences):
+        predicted_set = set(predicted)
+        gold_set = set(gold)
+        count_difference[max(-3, min(3, len(predicted_set) - len(gold_set)))] += 1
+        for place, triplet in enumerate(gold):
+            category = classify(triplet, predicted)
+            categories[category] += 1
+            hit = category == "correct"
+            by_count[min(len(gold), 6)]["gold"] += 1
+            by_count[min(len(gold), 6)]["found"] += hit
+            by_place[min(place + 1, 6)]["gold"] += 1
+            by_place[min(place + 1, 6)]["found"] += hit
+            beyond_cap += place >= cap
+        for triplet in predicted_set - gold_set:
+            # what a wrong prediction is, seen from the gold side
+            wrong_predictions[classify(triplet, gold) if gold else "no_gold"] += 1
+    gold_total = sum(categories.values())
+    return {
+        "gold_triplets": gold_total,
+        "gold_categories": {c: categories[c] for c in CATEGORIES},
+        "gold_categories_share": {c: round(categories[c] / max(gold_total, 1), 4) for c in CATEGORIES},
+        "recall_by_gold_count": {
+            (f"{k}+" if k == 6 else str(k)): {"gold": v["gold"], "recall": round(v["found"] / v["gold"], 4)}
+            for k, v in sorted(by_count.items())
+        },
+        "recall_by_gold_place": {
+            (f"{k}+" if k == 6 else str(k)): {"gold": v["gold"], "recall": round(v["found"] / v["gold"], 4)}
+            for k, v in sorted(by_place.items())
+        },
+        "gold_triplets_beyond_max_triplets": beyond_cap,
+        "wrong_predictions": dict(wrong_predictions),
+        "sentences_by_predicted_minus_gold_count": {str(k): v for k, v in sorted(count_difference.items())},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("archive")
+    parser.add_argument("data")
+    parser.add_argument("-o", "--overrides", default="")
+    parser.add_argument("--batch-size", type=int, default=100)
+    parser.add_argument("--output", help="write the figures as JSON here")
+    args = parser.parse_args()
+
+    archive = load_archive(args.archive, overrides=args.overrides)
+    model = archive.model
+    model.eval()
+    reader = archive.validation_dataset_reader
+    instances = list(reader.read(args.data))
+    for instance in instances:
+        instance.index_fields(model.vocab)
+    model.get_metrics(reset=True)
+    gold, predicted = [], []
+    started = time.perf_counter()
+    order = sorted(range(len(instances)), key=lambda i: len(instances[i]["source_tokens"]))
+    outputs: Dict[int, List[Triplet]] = {}
+    for start in range(0, len(order), args.batch_size):
+        chunk = order[start : start + args.batch_size]
+        results = model.forward_on_instances([instances[i] for i in chunk])
+        for index, result in zip(chunk, results):
+            outputs[index] = [
+                Triplet(t["relation"], tuple(t["head_span"]), tuple(t["tail_span"])) for t in result["triplets"]
+            ]
+    seconds = time.perf_counter() - started
+    for index, instance in enumerate(instances):
+        gold.append(instance["metadata"].metadata["gold_triplets"])
+        predicted.append(outputs[index])
+    metrics = model.get_metrics(reset=True)
+    report = {
+        "archive": args.archive,
+        "data": args.data,
+        "overrides": args.overrides,
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+        "decoding_seconds": round(seconds, 1),
+        "sentences": len(instances),
+        **analyse(gold, predicted, model.decoder.max_triplets),
+    }
+    text = json.dumps(report, indent=1)
+    if args.output:
+        with open(args.output, "w") as handle:
+            handle.write(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
