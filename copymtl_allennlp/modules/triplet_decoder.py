@@ -253,22 +253,16 @@ class TripletDecoder(torch.nn.Module):
                     query_products,
                 )
                 hidden = state[0]
-                # shape: (batch_size, 1); q_NA, Eq. 7
-                na_score = self.na_scorer(hidden)
                 if role == RELATION:
-                    # shape: (batch_size, num_relations + 1); Eq. 4, t % 3 = 1
-                    logits = torch.cat([self.relation_scorer(hidden), na_score], dim=-1)
+                    # shape: (batch_size, num_relations + 1)
+                    logits = self._relation_logits(hidden)
                     log_probs = torch.log_softmax(logits, dim=-1) if targets is not None else None
                     choice = logits.argmax(dim=-1)
                 else:
-                    # shape: (batch_size, seq_len + 1); Eq. 4, t % 3 = 2 and 0
-                    logits = torch.cat([self.copy_scorer(hidden, projected_encoder), na_score], dim=-1)
+                    # shape: (batch_size, seq_len + 1)
+                    logits = self._copy_logits(hidden, projected_encoder)
                     log_probs = util.masked_log_softmax(logits, copy_mask) if targets is not None else None
-                    allowed = copy_mask
-                    if role == TAIL and self.mask_head_at_tail:
-                        # mask M: not the head just predicted (NA stays allowed)
-                        is_head = torch.nn.functional.one_hot(head_position, seq_len + 1).bool()
-                        allowed = allowed & ~(is_head & (head_position < na_position).unsqueeze(1))
+                    allowed = self._allowed_copies(copy_mask, role, head_position)
                     choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
 
                 if targets is not None:
@@ -371,6 +365,8 @@ class TripletDecoder(torch.nn.Module):
             "encoder_outputs": encoder_outputs,
             "source_mask": source_mask,
             "embedded_source": embedded_source,
+            # shape: (batch_size, seq_len + 1): the copy positions and NA
+            "copy_mask": torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1),
             # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer
             "projected_encoder": self.copy_scorer.project_encoder(encoder_outputs),
             "encoder_h": encoder_state[0],
@@ -408,21 +404,12 @@ class TripletDecoder(torch.nn.Module):
             hidden = rnn_state[0]
             # shape: (group, num_classes); what a step cannot choose stays far below everything else
             log_probs = hidden.new_full((group, num_classes), -1e9)
-            na_score = self.na_scorer(hidden)
             if role == RELATION:
-                # Eq. 4, t % 3 = 1
-                logits = torch.cat([self.relation_scorer(hidden), na_score], dim=-1)
-                log_probs[:, :offset] = torch.log_softmax(logits, dim=-1)
+                log_probs[:, :offset] = torch.log_softmax(self._relation_logits(hidden), dim=-1)
             else:
-                # Eq. 4, t % 3 = 2 and 0
-                logits = torch.cat([self.copy_scorer(hidden, state["projected_encoder"]), na_score], dim=-1)
-                allowed = torch.cat([state["source_mask"], state["source_mask"].new_ones(group, 1)], dim=1)
-                if role == TAIL and self.mask_head_at_tail:
-                    head = state["head_position"]
-                    is_head = torch.nn.functional.one_hot(head, seq_len + 1).bool()
-                    allowed = allowed & ~(is_head & (head < na_position).unsqueeze(1))
-                copy_log_probs = util.masked_log_softmax(logits, allowed)
-                log_probs[:, offset:] = copy_log_probs.masked_fill(~allowed, -1e9)
+                logits = self._copy_logits(hidden, state["projected_encoder"])
+                allowed = self._allowed_copies(state["copy_mask"], role, state["head_position"])
+                log_probs[:, offset:] = util.masked_log_softmax(logits, allowed).masked_fill(~allowed, -1e9)
             return log_probs, state
 
         search = BeamSearch(end_index=self.na_relation, max_steps=3 * num_triplets, beam_size=beam_size)
@@ -532,6 +519,25 @@ class TripletDecoder(torch.nn.Module):
         if self.cell == "lstm":
             return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products)
         return cell(cell_input, state[0]), None
+
+    def _relation_logits(self, hidden: torch.Tensor) -> torch.Tensor:
+        """Eq. 4, t % 3 = 1: ``[h_t · W_r ; q_NA]`` with ``q_NA = h_t · W_NA`` (Eq. 7);
+        (batch, num_relations + 1)."""
+        return torch.cat([self.relation_scorer(hidden), self.na_scorer(hidden)], dim=-1)
+
+    def _copy_logits(self, hidden: torch.Tensor, projected_encoder: torch.Tensor) -> torch.Tensor:
+        """Eq. 4, t % 3 = 2 and 0: ``[q_t(1..n) ; q_NA]`` (the copy scorer, Eq. 3 or 10);
+        (batch, seq_len + 1)."""
+        return torch.cat([self.copy_scorer(hidden, projected_encoder), self.na_scorer(hidden)], dim=-1)
+
+    def _allowed_copies(self, copy_mask: torch.BoolTensor, role: int, head_position: Optional[torch.Tensor]) -> torch.BoolTensor:
+        """The positions a copy step may choose: the sentence and NA; at a tail step with CopyRE's
+        mask M, not the head just predicted (NA stays allowed)."""
+        if role != TAIL or not self.mask_head_at_tail:
+            return copy_mask
+        na_position = copy_mask.size(1) - 1
+        is_head = torch.nn.functional.one_hot(head_position, na_position + 1).bool()  # type: ignore[arg-type]
+        return copy_mask & ~(is_head & (head_position < na_position).unsqueeze(1))  # type: ignore[operator]
 
     def copied_inputs(self, embedded_source: torch.Tensor, encoder_outputs: torch.Tensor) -> torch.Tensor:
         """What a copy step of position i feeds the next step: the word embedding (``word``) or
