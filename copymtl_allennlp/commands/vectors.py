@@ -103,15 +103,20 @@ def select(words: List[str], counts: Optional[Counter]) -> Tuple[List[Tuple[str,
     return chosen, dict(stats)
 
 
-def write_vectors(path: str, chosen: List[Tuple[str, int]], matrix: numpy.ndarray) -> None:
+def write_vectors(path: str, chosen: List[Tuple[str, int]], matrix: numpy.ndarray) -> int:
+    """Writes the text file; returns how many words were left out because they contain whitespace
+    (a text vector file cannot hold them)."""
     directory = os.path.dirname(path)
     if directory:
         os.makedirs(directory, exist_ok=True)
+    left_out = 0
     with open(path, "w", encoding="utf-8") as handle:
         for word, row in chosen:
             if any(char.isspace() for char in word):
-                continue  # a text vector file cannot hold it (whitespace-split tokens never have one)
+                left_out += 1
+                continue
             handle.write(word + " " + " ".join(f"{value:.5g}" for value in matrix[row].tolist()) + "\n")
+    return left_out
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -128,11 +133,13 @@ def main(argv: Optional[List[str]] = None) -> int:
         words, matrix = load_glove(args.source or default_source())
         counts = corpus_counts(args.corpus) if args.corpus else None
         chosen, stats = select(words, counts)
-        write_vectors(args.output, chosen, matrix)
+        left_out = write_vectors(args.output, chosen, matrix)
     except (VectorsError, DataFormatError, OSError) as error:
         print(f"copymtl-vectors: error: {error}", file=sys.stderr)
         return 1
-    print(f"wrote {args.output}: {len(chosen)} words, dimension {matrix.shape[1]}", file=sys.stderr)
+    print(f"wrote {args.output}: {len(chosen) - left_out} words, dimension {matrix.shape[1]}", file=sys.stderr)
+    if left_out:
+        print(f"left out {left_out} words that contain whitespace", file=sys.stderr)
     if counts is None:
         print("words as GloVe 6B has them (lower-cased): use a token indexer with lowercase_tokens", file=sys.stderr)
         return 0

@@ -58,6 +58,11 @@ def test_corpus_restricted_file_keeps_the_corpus_spelling(tmp_path, source, caps
     assert "as it is (3 types), else lower-cased (3 types)" in report
 
 
+def test_words_with_whitespace_are_counted_not_written(tmp_path):
+    assert vectors.write_vectors(str(tmp_path / "w.txt"), [("a b", 0), ("the", 0)], numpy.zeros((1, 3))) == 1
+    assert read_text_vectors(tmp_path / "w.txt") == {"the": [0.0, 0.0, 0.0]}
+
+
 def test_full_file_has_every_word(tmp_path, source, capsys):
     folder, matrix = source
     out = tmp_path / "all.txt"

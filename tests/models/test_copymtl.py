@@ -147,7 +147,7 @@ class TestCopyMTL(ModelTestCase):
             assert searched[key].tolist() == greedy[key].tolist(), key
         assert searched["loss"].item() == pytest.approx(greedy["loss"].item())
 
-    def test_decoding_switches_apply_to_a_trained_archive(self):
+    def test_decoding_switches_change_a_built_model_at_inference(self):
         self.set_up_system("copymtl_one")
         self.model.eval()
         batch = Batch(self.instances)
