@@ -17,10 +17,10 @@
     train, validation, system="copymtl_one",
     embedding_dim=100, hidden_size=1000, copy_hidden_size=100, batch_size=100, lr=0.001,
     num_epochs=40, max_triplets=5, tagging_loss_weight=1.0, feeding="gold", gold_ratio=1.0,
-    cell="lstm", dropout=0.0, seed=77, patience=null, pretrained_file=null, max_sentence_length=null,
+    cell="lstm", dropout=0.0, decoder_dropout=0.0, word_dropout=0.0, seed=77, patience=null, pretrained_file=null, max_sentence_length=null,
     triplet_order="given", training_set_f1_sentences=0, na_loss="all",
     trainable_embedding_dim=0, freeze_pretrained=false, character_features=0,
-    beam_size=1, max_decoding_triplets=null, max_entity_length=null, length_scorer="linear", entity_starts=null,
+    beam_size=1, max_decoding_triplets=null, block_repeated_triplets=false, max_entity_length=null, length_scorer="linear", entity_starts=null,
     copy_feedback="word",
   )::
     local s = $.systems[system] + (if max_entity_length == null then {} else {max_entity_length: max_entity_length});
@@ -79,9 +79,14 @@
         // "all": L_D over the 5 triplets, NA padding included (the paper); "first": up to the first NA relation
         na_loss: na_loss,
         dropout: dropout,
+        // dropout on the decoder state where the scorers read it; unknown-word replacement in training
+        decoder_dropout: decoder_dropout,
+        word_dropout: word_dropout,
         // decoding (read at inference only): beam search width; triplets decoded (null: max_triplets)
         beam_size: beam_size,
         max_decoding_triplets: max_decoding_triplets,
+        // a tail step may not repeat a triplet already decoded for the sentence
+        block_repeated_triplets: block_repeated_triplets,
         length_scorer: length_scorer,
         entity_starts: entity_starts,
         copy_feedback: copy_feedback,

@@ -3,6 +3,7 @@ from typing import Any, Dict, List, Optional
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 from allennlp.models import Model
 from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
@@ -62,7 +63,9 @@ class CopyMTL(Model):
     triplet sequence with AllenNLP's ``BeamSearch`` (:meth:`TripletDecoder.beam_search`).
     ``max_decoding_triplets`` (default ``max_triplets``) decodes up to that many triplets, more
     than the training targets hold (the first NA relation still ends a sentence; OneDecoder only).
-    Both are read at inference only, so they can be changed on a trained archive
+    ``block_repeated_triplets``: a tail step may not complete a triplet (relation, head end, tail
+    end) already decoded for the sentence, so a decoding step is not spent on a repeat (which the
+    output drops). All three are read at inference only, so they can be changed on a trained archive
     (``allennlp evaluate ... -o '{"model.beam_size": 4}'``).
     """
 
@@ -86,8 +89,11 @@ class CopyMTL(Model):
         gold_ratio: float = 1.0,
         na_loss: str = "all",
         dropout: float = 0.0,
+        decoder_dropout: float = 0.0,
+        word_dropout: float = 0.0,
         beam_size: int = 1,
         max_decoding_triplets: Optional[int] = None,
+        block_repeated_triplets: bool = False,
         length_scorer: str = "linear",
         entity_starts: Optional[str] = None,
         copy_feedback: str = "word",
@@ -129,7 +135,11 @@ class CopyMTL(Model):
             )
         self.source_embedder = source_embedder
         self.encoder = encoder
+        if not 0.0 <= word_dropout < 1.0:
+            raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
         self.dropout = torch.nn.Dropout(dropout)
+        self.word_dropout = word_dropout
+        self._unknown_id = vocab.get_token_index(DEFAULT_OOV_TOKEN, "tokens")
         self.decoder = TripletDecoder(
             embedding_dim=embedding_dim,
             hidden_dim=hidden_dim,
@@ -144,6 +154,7 @@ class CopyMTL(Model):
             na_loss=na_loss,
             length_scorer=length_scorer,
             copy_feedback=copy_feedback,
+            output_dropout=decoder_dropout,
         )
         self.entity_starts = entity_starts
         self.tagging_head = TaggingHead(vocab, hidden_dim) if tagging_head else None
@@ -152,6 +163,7 @@ class CopyMTL(Model):
         self.gold_ratio = gold_ratio
         self.beam_size = beam_size
         self.max_decoding_triplets = max_decoding_triplets or max_triplets
+        self.block_repeated_triplets = block_repeated_triplets
         self._triplet_f1 = TripletF1()
         self._tagging_f1 = (
             SpanBasedF1Measure(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
@@ -172,7 +184,7 @@ class CopyMTL(Model):
         # shape: (batch_size, seq_len)
         mask = util.get_text_field_mask(source_tokens)
         # shape: (batch_size, seq_len, embedding_dim)
-        embedded = self.dropout(self.source_embedder(source_tokens))
+        embedded = self.dropout(self.source_embedder(self._drop_words(source_tokens, mask)))
         # shape: (batch_size, seq_len, hidden_dim); state: (batch_size, hidden_dim) each
         encoder_outputs, encoder_state = self.encoder.forward_with_state(embedded, mask)
         encoder_outputs = self.dropout(encoder_outputs)
@@ -185,7 +197,9 @@ class CopyMTL(Model):
                     raise ConfigurationError("length prediction needs the reader's entity_lengths: true")
                 targets["head_lengths"] = target_head_lengths
                 targets["tail_lengths"] = target_tail_lengths
-        searched = not self.training and (self.beam_size > 1 or self.max_decoding_triplets != self.decoder.max_triplets)
+        searched = not self.training and (
+            self.beam_size > 1 or self.max_decoding_triplets != self.decoder.max_triplets or self.block_repeated_triplets
+        )
         decoded: Dict[str, torch.Tensor] = {}
         if targets is not None or not searched:
             decoded = self.decoder(
@@ -246,16 +260,36 @@ class CopyMTL(Model):
                 self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata])
         return output
 
+    def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:
+        """Word dropout, in training: each token is read as the unknown word with probability
+        ``word_dropout``, the same token for every word-id indexer (characters are kept)."""
+        if not self.training or self.word_dropout == 0.0:
+            return source_tokens
+        # shape: (batch_size, seq_len)
+        dropped = (torch.rand(mask.shape, device=mask.device) < self.word_dropout) & mask
+        result: Dict[str, Dict[str, torch.Tensor]] = {}
+        for indexer, tensors in source_tokens.items():
+            result[indexer] = dict(tensors)
+            ids = tensors.get("tokens")
+            if ids is not None and ids.dim() == 2:
+                # the unknown word's id: 1 in every padded namespace
+                result[indexer]["tokens"] = ids.masked_fill(dropped, self._unknown_id)
+        return result
+
     def _search(
         self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor, embedded: torch.Tensor, encoder_state: Any
     ) -> Dict[str, torch.Tensor]:
         """Inference other than the training-time greedy pass: beam search, or greedy decoding of
-        ``max_decoding_triplets`` triplets."""
+        ``max_decoding_triplets`` triplets or with repeats blocked."""
         if self.beam_size > 1:
             return self.decoder.beam_search(
-                encoder_outputs, mask, embedded, encoder_state, self.beam_size, self.max_decoding_triplets
+                encoder_outputs, mask, embedded, encoder_state, self.beam_size, self.max_decoding_triplets,
+                block_repeats=self.block_repeated_triplets,
             )
-        return self.decoder(encoder_outputs, mask, embedded, encoder_state, early_exit=True, num_triplets=self.max_decoding_triplets)
+        return self.decoder(
+            encoder_outputs, mask, embedded, encoder_state, early_exit=True, num_triplets=self.max_decoding_triplets,
+            block_repeats=self.block_repeated_triplets,
+        )
 
     @staticmethod
     def _starts_from(starts: torch.Tensor, ends: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-from typing import Optional, Tuple
+from typing import List, Optional, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -21,8 +21,8 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
     does not return the cell state. A sentence's outputs and final state do not depend on the
     rest of the batch.
 
-    On a GPU and with several layers, the ``torch.nn`` RNN runs on packed sequences (cuDNN on a
-    GPU). A one-layer RNN on a CPU runs as :meth:`_masked_loop` over the same parameters instead:
+    On a GPU, the ``torch.nn`` RNN runs on packed sequences (cuDNN). On a CPU the RNN (every layer)
+    runs as :meth:`_masked_loop` over the same parameters instead:
     torch's CPU backward through packed sequences allocates a full-size gradient per time step
     (quadratic in sentence length) and took about 40% of a paper-size training step. For an LSTM
     the loop (``lstm_layer.masked_lstm_direction``) also serves inference on two sentences or
@@ -77,27 +77,44 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
         return outputs, (average_directions(final), None)
 
     def _use_masked_loop(self, inputs: torch.Tensor) -> bool:
-        if inputs.device.type != "cpu" or self.rnn.num_layers != 1:
+        if inputs.device.type != "cpu":
             return False
         # a single sentence runs faster through torch.nn.LSTM (0.77x with the loop, measured with
         # benchmarks/ab_switch.py at batch size 1); from two sentences on the loop is faster
         return torch.is_grad_enabled() or (self.cell == "lstm" and MASKED_LOOP_FOR_INFERENCE and inputs.size(0) > 1)
 
     def _masked_loop(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
-        """The one-layer bidirectional RNN of ``self.rnn`` (same weights and equations as
-        ``torch.nn.LSTM`` / ``GRU``), step by step with masking: a padding step leaves the state
+        """The bidirectional RNN of ``self.rnn`` (same weights and equations as ``torch.nn.LSTM`` /
+        ``GRU``, every layer), step by step with masking: a padding step leaves the state
         unchanged and outputs zeros, so the forward direction ends at each sentence's last token
-        and the backward direction starts there. Returns the outputs with the two directions
-        averaged (batch, seq_len, hidden) and, as the packed ``self.rnn``, the final state(s)
-        (2, batch, hidden)."""
+        and the backward direction starts there. As in ``torch.nn``, a layer above the first reads
+        the two directions of the layer below concatenated. Returns the last layer's outputs with
+        the two directions averaged (batch, seq_len, hidden) and, as the packed ``self.rnn``, its
+        final state(s) (2, batch, hidden)."""
+        layer_inputs = inputs
+        for layer in range(self.rnn.num_layers):
+            directions, finals = self._masked_layer(layer_inputs, mask, layer)
+            layer_inputs = torch.cat(directions, dim=-1)
+        outputs_averaged = (directions[0] + directions[1]) / 2
+        h_final = torch.stack([finals[0][0], finals[1][0]])
+        if self.cell == "lstm":
+            return outputs_averaged, (h_final, torch.stack([finals[0][1], finals[1][1]]))
+        return outputs_averaged, h_final
+
+    def _masked_layer(
+        self, inputs: torch.Tensor, mask: torch.BoolTensor, layer: int
+    ) -> Tuple[List[torch.Tensor], List[Tuple[torch.Tensor, Optional[torch.Tensor]]]]:
+        """One bidirectional layer of :meth:`_masked_loop`: each direction's outputs
+        (batch, seq_len, hidden) and final ``(h, c)``."""
         batch_size, seq_len, _ = inputs.shape
         # shape: seq_len x (batch_size, 1)
         step_masks = mask.unsqueeze(2).unbind(1)
         directions = []
-        finals = []
+        finals: List[Tuple[torch.Tensor, Optional[torch.Tensor]]] = []
         for suffix, steps in (("", range(seq_len)), ("_reverse", range(seq_len - 1, -1, -1))):
-            w_ih, w_hh = getattr(self.rnn, f"weight_ih_l0{suffix}"), getattr(self.rnn, f"weight_hh_l0{suffix}")
-            b_ih, b_hh = getattr(self.rnn, f"bias_ih_l0{suffix}"), getattr(self.rnn, f"bias_hh_l0{suffix}")
+            name = f"l{layer}{suffix}"
+            w_ih, w_hh = getattr(self.rnn, f"weight_ih_{name}"), getattr(self.rnn, f"weight_hh_{name}")
+            b_ih, b_hh = getattr(self.rnn, f"bias_ih_{name}"), getattr(self.rnn, f"bias_hh_{name}")
             if self.cell == "lstm":
                 # one autograd node per direction, with blocked weight gradients (lstm_layer.py)
                 direction_outputs, h, c = masked_lstm_direction(inputs, mask, w_ih, w_hh, b_ih + b_hh, reverse=bool(suffix))
@@ -118,8 +135,4 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
                 outputs[t] = h_new * step_masks[t]
             directions.append(torch.stack(outputs, dim=1))
             finals.append((h, None))
-        outputs_averaged = (directions[0] + directions[1]) / 2
-        h_final = torch.stack([finals[0][0], finals[1][0]])
-        if self.cell == "lstm":
-            return outputs_averaged, (h_final, torch.stack([finals[0][1], finals[1][1]]))
-        return outputs_averaged, h_final
+        return directions, finals

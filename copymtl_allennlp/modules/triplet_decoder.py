@@ -59,6 +59,9 @@ class TripletDecoder(torch.nn.Module):
     token instead: length k (start ``s = i - k + 1``) scores ``v · tanh(W [h_t ; o_i ; o_s])``,
     so the score sees the candidate first token; starts before the sentence are masked.
 
+    ``output_dropout``: dropout on ``h_t`` where the scorers (Eq. 4, the length head) read it, in
+    training; the recurrence carries ``h_t`` itself. The paper has none (0).
+
     Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over the steps (plus the length
     terms), averaged over the sentences of the batch. ``na_loss`` says which steps:
 
@@ -87,6 +90,7 @@ class TripletDecoder(torch.nn.Module):
         na_loss: str = "all",
         length_scorer: str = "linear",
         copy_feedback: str = "word",
+        output_dropout: float = 0.0,
     ) -> None:
         super().__init__()
         if copy_feedback not in COPY_FEEDBACK:
@@ -109,6 +113,7 @@ class TripletDecoder(torch.nn.Module):
         self.mask_head_at_tail = mask_head_at_tail
         self.max_entity_length = max_entity_length
         self.na_loss = na_loss
+        self.output_dropout = torch.nn.Dropout(output_dropout)  # on h_t where the scorers read it
 
         self.start_embedding = torch.nn.Parameter(torch.empty(embedding_dim).normal_(std=0.1))
         self.na_copy_embedding = torch.nn.Parameter(torch.empty(embedding_dim).normal_(std=0.1))
@@ -145,6 +150,7 @@ class TripletDecoder(torch.nn.Module):
         early_exit: bool = False,
         predictions: bool = True,
         num_triplets: Optional[int] = None,
+        block_repeats: bool = False,
     ) -> Dict[str, torch.Tensor]:
         """Decodes greedily (feeding its own predictions) or, with ``targets``, by ``feeding``:
         ``gold`` (teacher forcing), ``own`` (the released code), or ``scheduled`` (gold with
@@ -166,7 +172,12 @@ class TripletDecoder(torch.nn.Module):
         ``num_triplets`` (without targets only) decodes that many triplets instead of
         ``max_triplets``: a sentence may have more triplets than the training targets had (the
         OneDecoder only; the first NA relation still ends a sentence).
+
+        ``block_repeats`` (without targets only): a tail step may not choose the tail that would
+        repeat a triplet already decoded for the sentence (:meth:`_repeated_tails`).
         """
+        if block_repeats and targets is not None:
+            raise ConfigurationError("block_repeats is for decoding without targets")
         if num_triplets is None:
             num_triplets = self.max_triplets
         elif num_triplets != self.max_triplets and (targets is not None or self.multi):
@@ -252,7 +263,8 @@ class TripletDecoder(torch.nn.Module):
                     cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys, cell_products, projected_context,
                     query_products,
                 )
-                hidden = state[0]
+                # shape: (batch_size, hidden_dim); what the scorers read (dropout in training)
+                hidden = self.output_dropout(state[0])
                 if role == RELATION:
                     # shape: (batch_size, num_relations + 1)
                     logits = self._relation_logits(hidden)
@@ -262,7 +274,17 @@ class TripletDecoder(torch.nn.Module):
                     # shape: (batch_size, seq_len + 1)
                     logits = self._copy_logits(hidden, projected_encoder)
                     log_probs = util.masked_log_softmax(logits, copy_mask) if targets is not None else None
-                    allowed = self._allowed_copies(copy_mask, role, head_position)
+                    repeated = None
+                    if block_repeats and role == TAIL and triplet > 0:
+                        earlier = {
+                            k: predicted[k][:, : triplet + 1] if rows is None else predicted[k][rows, : triplet + 1]
+                            for k in ("relations", "head_ends", "tail_ends")
+                        }
+                        repeated = self._repeated_tails(
+                            earlier["relations"][:, :-1], earlier["head_ends"][:, :-1], earlier["tail_ends"][:, :-1],
+                            earlier["relations"][:, -1], head_position, seq_len + 1,
+                        )
+                    allowed = self._allowed_copies(copy_mask, role, head_position, repeated)
                     choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
 
                 if targets is not None:
@@ -340,6 +362,7 @@ class TripletDecoder(torch.nn.Module):
         encoder_state: RnnState,
         beam_size: int,
         num_triplets: Optional[int] = None,
+        block_repeats: bool = False,
     ) -> Dict[str, torch.Tensor]:
         """Beam search over the whole triplet sequence (AllenNLP's :class:`BeamSearch`), for
         inference: the sequence with the highest log-likelihood (the sum of the steps' log
@@ -372,6 +395,8 @@ class TripletDecoder(torch.nn.Module):
             "encoder_h": encoder_state[0],
             "h": encoder_state[0],
             "head_position": source_mask.new_zeros(batch_size, dtype=torch.long),
+            # shape: (batch_size, 3 * num_triplets): the classes chosen so far (-1: not yet)
+            "history": source_mask.new_full((batch_size, 3 * num_triplets), -1, dtype=torch.long),
         }
         if isinstance(self.attention, StepAdditiveAttention):
             state["attention_keys"] = self.attention.project_matrix(encoder_outputs)
@@ -382,6 +407,9 @@ class TripletDecoder(torch.nn.Module):
         def step(last_predictions: torch.Tensor, state: Dict[str, torch.Tensor], timestep: int):
             role, triplet = timestep % 3, timestep // 3
             group = last_predictions.size(0)
+            if timestep > 0:
+                state["history"] = state["history"].clone()
+                state["history"][:, timestep - 1] = last_predictions
             if timestep == 0:
                 previous_embedding = self.start_embedding.expand(group, -1)
             elif role == HEAD:  # after a relation step
@@ -401,14 +429,24 @@ class TripletDecoder(torch.nn.Module):
             state["h"] = rnn_state[0]
             if rnn_state[1] is not None:
                 state["c"] = rnn_state[1]
-            hidden = rnn_state[0]
+            hidden = self.output_dropout(rnn_state[0])
             # shape: (group, num_classes); what a step cannot choose stays far below everything else
             log_probs = hidden.new_full((group, num_classes), -1e9)
             if role == RELATION:
                 log_probs[:, :offset] = torch.log_softmax(self._relation_logits(hidden), dim=-1)
             else:
                 logits = self._copy_logits(hidden, state["projected_encoder"])
-                allowed = self._allowed_copies(state["copy_mask"], role, state["head_position"])
+                repeated = None
+                if block_repeats and role == TAIL and triplet > 0:
+                    # shape: (group, triplet, 3) for the earlier triplets
+                    earlier = state["history"][:, : 3 * triplet].view(group, triplet, 3)
+                    positions = earlier[:, :, 1:] - offset
+                    positions = torch.where((positions >= 0) & (positions < na_position), positions, -1)
+                    repeated = self._repeated_tails(
+                        earlier[:, :, RELATION], positions[:, :, 0], positions[:, :, 1],
+                        state["history"][:, timestep - 2], state["head_position"], na_position + 1,
+                    )
+                allowed = self._allowed_copies(state["copy_mask"], role, state["head_position"], repeated)
                 log_probs[:, offset:] = util.masked_log_softmax(logits, allowed).masked_fill(~allowed, -1e9)
             return log_probs, state
 
@@ -469,7 +507,9 @@ class TripletDecoder(torch.nn.Module):
                     continue
                 position = (fed - offset).clamp(min=0, max=na_position)
                 previous_embedding = self._copied_embedding(embedded_source, position, na_position)
-                log_probs = self._length_log_probs(state[0], encoder_outputs, position.clamp(max=na_position - 1))
+                log_probs = self._length_log_probs(
+                    self.output_dropout(state[0]), encoder_outputs, position.clamp(max=na_position - 1)
+                )
                 key = "head_lengths" if role == HEAD else "tail_lengths"
                 lengths[key][:, triplet] = torch.where(position == na_position, 0, log_probs.argmax(dim=-1) + 1)
         return lengths
@@ -530,9 +570,29 @@ class TripletDecoder(torch.nn.Module):
         (batch, seq_len + 1)."""
         return torch.cat([self.copy_scorer(hidden, projected_encoder), self.na_scorer(hidden)], dim=-1)
 
-    def _allowed_copies(self, copy_mask: torch.BoolTensor, role: int, head_position: Optional[torch.Tensor]) -> torch.BoolTensor:
+    @staticmethod
+    def _repeated_tails(
+        relations: torch.Tensor, head_ends: torch.Tensor, tail_ends: torch.Tensor,
+        relation: torch.Tensor, head_end: torch.Tensor, width: int,
+    ) -> torch.BoolTensor:
+        """The tail positions that would repeat an earlier triplet: ``relations``, ``head_ends``,
+        ``tail_ends`` (group, earlier triplets; -1 for NA) and this triplet's ``relation`` and
+        ``head_end`` (group,); returns (group, width), true at the tail end of every earlier
+        triplet with this relation and head."""
+        # shape: (group, earlier triplets)
+        same = (relations == relation.unsqueeze(1)) & (head_ends == head_end.unsqueeze(1)) & (tail_ends >= 0)
+        # shape: (group, earlier triplets, width)
+        tails = torch.nn.functional.one_hot(tail_ends.clamp(min=0), width).bool()
+        return (tails & same.unsqueeze(2)).any(dim=1)  # type: ignore[return-value]
+
+    def _allowed_copies(
+        self, copy_mask: torch.BoolTensor, role: int, head_position: Optional[torch.Tensor],
+        repeated: Optional[torch.BoolTensor] = None,
+    ) -> torch.BoolTensor:
         """The positions a copy step may choose: the sentence and NA; at a tail step with CopyRE's
-        mask M, not the head just predicted (NA stays allowed)."""
+        mask M, not the head just predicted (NA stays allowed); never a ``repeated`` tail."""
+        if repeated is not None:
+            copy_mask = copy_mask & ~repeated  # type: ignore[assignment]
         if role != TAIL or not self.mask_head_at_tail:
             return copy_mask
         na_position = copy_mask.size(1) - 1

@@ -7,6 +7,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch
 from allennlp.models import Model
+from allennlp.nn import util
 
 from tests.conftest import FIXTURES
 
@@ -26,6 +27,13 @@ SYSTEMS = {
     "copymtl_na_loss_first": {"na_loss": "first"},
     "copymtl_beam": {"beam_size": 3},
     "copymtl_decoding_past_max_triplets": {"max_decoding_triplets": 7},
+    "copymtl_blocked_repeats": {"block_repeated_triplets": True},
+    "copyre_prime5_beam_blocked_repeats": {
+        "copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4, "beam_size": 3, "block_repeated_triplets": True,
+    },
+    "copymtl_two_layer_encoder": {"encoder": {"num_layers": 2}},
+    "copymtl_word_and_decoder_dropout": {"word_dropout": 0.3, "decoder_dropout": 0.3},
+    "copyre_prime5_decoder_dropout": {"copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4, "decoder_dropout": 0.5},
     "copyre_prime5_beam": {"copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4, "beam_size": 3},
     "copyre_mul_beam": {"copy_scorer": "linear", "mask_head_at_tail": True, "tagging_head": False, "num_decoders": 5, "beam_size": 2},
     "copymtl_glove_trainable_characters": {},
@@ -162,6 +170,27 @@ class TestCopyMTL(ModelTestCase):
         assert len(output["triplets"]) == len(self.instances) and "loss" in output
         assert "f1" in self.model.get_metrics(reset=True)
 
+    def test_word_dropout_reads_the_same_tokens_as_unknown_for_every_indexer_in_training_only(self):
+        self.set_up_system("copymtl_glove_trainable_characters")
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tokens = batch.as_tensor_dict()["source_tokens"]
+        mask = util.get_text_field_mask(tokens)
+        self.model.word_dropout = 0.5
+        self.model.train()
+        torch.manual_seed(0)
+        dropped = self.model._drop_words(tokens, mask)
+        unknown = self.vocab.get_token_index("@@UNKNOWN@@", "tokens")
+        changed = dropped["tokens"]["tokens"] != tokens["tokens"]["tokens"]
+        assert changed.any() and (changed & ~mask).sum() == 0  # padding stays padding
+        assert (dropped["tokens"]["tokens"][changed] == unknown).all()
+        assert torch.equal(changed, dropped["trainable_tokens"]["tokens"] != tokens["trainable_tokens"]["tokens"])
+        assert torch.equal(dropped["token_characters"]["token_characters"], tokens["token_characters"]["token_characters"])
+        # about half of the tokens
+        assert 0.3 < changed.sum().item() / mask.sum().item() < 0.7
+        self.model.eval()
+        assert self.model._drop_words(tokens, mask) is tokens
+
     def test_metrics_only_in_evaluation(self):
         self.set_up_system("copymtl_one")
         self.model.train()
@@ -186,6 +215,7 @@ def test_configuration_errors():
         ({"na_loss": "none"}, "na_loss"),
         ({"beam_size": 0}, "beam_size"),
         ({"max_decoding_triplets": 0}, "max_decoding_triplets"),
+        ({"word_dropout": 1.0}, "word_dropout"),
         ({"num_decoders": 5, "max_decoding_triplets": 7}, "OneDecoder"),
         ({"entity_starts": "length"}, "needs max_entity_length"),
         ({"tagging_head": False, "entity_starts": "tags"}, "needs tagging_head"),

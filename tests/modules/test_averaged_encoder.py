@@ -5,10 +5,11 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from copymtl_allennlp.modules import AveragedBidirectionalEncoder
 
 
+@pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_cpu_loop_equals_torch_packed_rnn_and_averages_directions(cell):
+def test_cpu_loop_equals_torch_packed_rnn_and_averages_directions(cell, num_layers):
     torch.manual_seed(0)
-    encoder = AveragedBidirectionalEncoder(input_size=3, hidden_size=4, cell=cell)
+    encoder = AveragedBidirectionalEncoder(input_size=3, hidden_size=4, cell=cell, num_layers=num_layers)
     inputs = torch.randn(3, 6, 3, requires_grad=True)
     mask = torch.arange(6).unsqueeze(0) < torch.tensor([[6], [2], [4]])
     outputs, (h, c) = encoder.forward_with_state(inputs, mask)
@@ -17,10 +18,11 @@ def test_cpu_loop_equals_torch_packed_rnn_and_averages_directions(cell):
     reference, final = encoder.rnn(packed)
     reference, _ = pad_packed_sequence(reference, batch_first=True, total_length=6)
     torch.testing.assert_close(outputs, (reference[..., :4] + reference[..., 4:]) / 2)
+    # the last layer's final states, directions averaged
     final_h = final[0] if cell == "lstm" else final
-    torch.testing.assert_close(h, final_h.mean(0))
+    torch.testing.assert_close(h, final_h[-2:].mean(0))
     if cell == "lstm":
-        torch.testing.assert_close(c, final[1].mean(0))
+        torch.testing.assert_close(c, final[1][-2:].mean(0))
     else:
         assert c is None
     assert outputs.shape == (3, 6, 4) and encoder.get_output_dim() == 4
@@ -28,10 +30,12 @@ def test_cpu_loop_equals_torch_packed_rnn_and_averages_directions(cell):
 
     # gradients agree too
     outputs.sum().backward()
-    loop_grad = inputs.grad.clone()
+    loop_grads = [inputs.grad.clone()] + [p.grad.clone() for p in encoder.rnn.parameters()]
     inputs.grad = None
+    encoder.rnn.zero_grad()
     ((reference[..., :4] + reference[..., 4:]) / 2).sum().backward()
-    torch.testing.assert_close(loop_grad, inputs.grad)
+    # the inputs' and every layer's weights'
+    torch.testing.assert_close(loop_grads, [inputs.grad] + [p.grad for p in encoder.rnn.parameters()])
 
 
 def test_padding_does_not_change_a_sentence():

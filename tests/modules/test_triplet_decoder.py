@@ -561,3 +561,67 @@ def test_encoder_feedback_feeds_the_projected_encoder_output():
     assert loss.item() == pytest.approx(other.item())
     with pytest.raises(ConfigurationError, match="copy_feedback"):
         make_decoder(copy_feedback="context")
+
+
+# -- repeated triplets blocked ---------------------------------------------------------------------
+
+
+def repeating_decoder():
+    """Every step prefers the same choice: relation r0, then copy logits ranking the positions
+    1 > 3 > 2 > 0 > 4 (NA far below), so greedy decoding repeats (r0, 1, 1)."""
+    decoder = make_decoder()
+    zero_parameters(decoder)
+    with torch.no_grad():
+        decoder.na_scorer.bias.fill_(-10.0)
+    decoder.relation_scorer.forward = lambda hidden: torch.tensor([[2.0, 1.0, 0.0]]).expand(hidden.size(0), -1)
+    decoder.copy_scorer.forward = lambda hidden, projected: torch.tensor([[1.0, 4.0, 2.0, 3.0, 0.0]]).expand(hidden.size(0), -1)
+    return decoder
+
+
+@pytest.mark.parametrize("search", ["greedy", "beam 1", "beam 3"])
+def test_blocked_repeats_by_hand(search):
+    decoder = repeating_decoder()
+    args = inputs((5,))
+    with torch.no_grad():
+        if search == "greedy":
+            plain = decoder(*args, num_triplets=3)
+            blocked = decoder(*args, num_triplets=3, block_repeats=True)
+        else:
+            width = int(search.split()[1])
+            plain = decoder.beam_search(*args, beam_size=width, num_triplets=3)
+            blocked = decoder.beam_search(*args, beam_size=width, num_triplets=3, block_repeats=True)
+    assert plain["relations"].tolist() == [[0, 0, 0]]
+    assert plain["head_ends"].tolist() == [[1, 1, 1]] and plain["tail_ends"].tolist() == [[1, 1, 1]]
+    # the second triplet takes the second-best tail, the third the third-best; heads stay
+    assert blocked["relations"].tolist() == [[0, 0, 0]]
+    assert blocked["head_ends"].tolist() == [[1, 1, 1]] and blocked["tail_ends"].tolist() == [[1, 3, 2]]
+
+
+def test_a_repeat_is_blocked_only_for_the_same_relation_and_head():
+    relations, heads, tails = torch.tensor([[0, 1, 0]]), torch.tensor([[2, 2, 3]]), torch.tensor([[4, 1, 0]])
+    repeated = TripletDecoder._repeated_tails(relations, heads, tails, torch.tensor([0]), torch.tensor([2]), 6)
+    assert repeated.tolist() == [[False, False, False, False, True, False]]
+    # an NA tail (-1) blocks nothing
+    repeated = TripletDecoder._repeated_tails(relations, heads, torch.tensor([[-1, 1, 0]]), torch.tensor([0]), torch.tensor([2]), 6)
+    assert not repeated.any()
+
+
+def test_blocked_repeats_are_for_decoding_without_targets():
+    with pytest.raises(ConfigurationError):
+        make_decoder()(*inputs(), targets=targets([[0, -1], [2, 1]], [[4, -1], [0, 2]], [[1, -1], [2, 0]]), block_repeats=True)
+
+
+def test_output_dropout_acts_on_the_scored_state_in_training_only():
+    plain, dropped = make_decoder(max_entity_length=3), make_decoder(max_entity_length=3, output_dropout=0.5)
+    dropped.load_state_dict(plain.state_dict())
+    gold = targets([[0, -1], [2, 1]], [[4, -1], [0, 2]], [[1, -1], [2, 0]], head_lengths=[[1, 0], [1, 2]], tail_lengths=[[2, 0], [1, 1]])
+    args = inputs()
+    plain.eval(), dropped.eval()
+    with torch.no_grad():
+        assert plain(*args, targets=gold)["loss"].item() == dropped(*args, targets=gold)["loss"].item()
+        searched = dropped.beam_search(*args, beam_size=2)
+        for key, values in plain.beam_search(*args, beam_size=2).items():
+            assert searched[key].tolist() == values.tolist()
+    dropped.train()
+    torch.manual_seed(0)
+    assert plain(*args, targets=gold, feeding="gold")["loss"].item() != dropped(*args, targets=gold, feeding="gold")["loss"].item()
