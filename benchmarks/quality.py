@@ -23,7 +23,7 @@ KEYS = (
     "lenient_precision", "lenient_recall", "lenient_f1",
     "relation_precision", "relation_recall", "relation_f1",
     "entity_precision", "entity_recall", "entity_f1",
-    "tagging_f1", "swaps",
+    "tagging_f1", "swaps", "text_precision", "text_recall", "text_f1",
 )
 ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
 

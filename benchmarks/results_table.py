@@ -12,8 +12,8 @@ def main() -> None:
     parser.add_argument("results", nargs="+")
     parser.add_argument("--label-prefix", default="")
     args = parser.parse_args()
-    print("| run | P | R | F1 | lenient F1 | relation F1 | entity F1 | tagging F1 | swaps | best epoch / epochs | H | seed | wall |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    print("| run | P | R | F1 | text F1 | lenient F1 | relation F1 | entity F1 | tagging F1 | swaps | best epoch / epochs | H | seed | wall |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for path in args.results:
         with open(path) as handle:
             for line in handle:
@@ -26,7 +26,7 @@ def main() -> None:
                     return f"{m[key]:.3f}" if key in m else "-"
 
                 print(
-                    f"| {r['label']} | {f('precision')} | {f('recall')} | {f('f1')} | {f('lenient_f1')} | "
+                    f"| {r['label']} | {f('precision')} | {f('recall')} | {f('f1')} | {f('text_f1')} | {f('lenient_f1')} | "
                     f"{f('relation_f1')} | {f('entity_f1')} | {f('tagging_f1')} | {int(m['swaps'])} | "
                     f"{r['best_epoch'] + 1} / {r['epochs']} | {r['hidden_size']} | {r['seed']} | "
                     f"{r['wall_time_s'] / 60:.0f} min |"

@@ -12,6 +12,9 @@ corpus (micro average).
     relation), over the triplets.
 ``entity_*`` (Table 4): the same for the (head, tail) span pair, ignoring the relation.
 ``swaps``: predicted triplets that are wrong but correct with head and tail exchanged.
+``text_*`` (with the sentences' ``tokens``): the field's exact match on WebNLG and NYT (ETL-Span,
+    TPLinker, PRGC, OneRel compare triplets as text): a triplet is (relation, head words, tail
+    words), so a predicted entity is right at any occurrence of its words in the sentence.
 
 The released CopyMTL code counts a predicted relation (entity pair) as correct whenever it
 occurs anywhere in the sentence's gold, so one gold relation can be matched many times and
@@ -27,11 +30,16 @@ from allennlp.training.metrics import Metric
 
 from copymtl_allennlp.data.triplets import Triplet
 
-COUNTS = ("strict", "lenient", "relation", "entity")
+COUNTS = ("strict", "lenient", "relation", "entity", "text")
 
 
 def _is_na(triplet: Triplet) -> bool:
     return triplet.relation is None or triplet.head is None or triplet.tail is None
+
+
+def _as_text(triplet: Triplet, tokens: Sequence[str]) -> Tuple[str, Tuple[str, ...], Tuple[str, ...]]:
+    (head_start, head_end), (tail_start, tail_end) = triplet.head, triplet.tail  # type: ignore[misc]
+    return triplet.relation, tuple(tokens[head_start:head_end]), tuple(tokens[tail_start:tail_end])  # type: ignore[return-value]
 
 
 def _multiset_matches(predicted: Iterable[Hashable], gold: Iterable[Hashable]) -> int:
@@ -56,18 +64,21 @@ class TripletF1(Metric):
         # for each kind: [correct, predicted, gold]
         self._counts: Dict[str, List[int]] = {kind: [0, 0, 0] for kind in COUNTS}
         self._swaps = 0
+        self._text_scored = False
 
     def __call__(  # type: ignore[override]
         self,
         predicted_triplets: Sequence[Iterable[Triplet]],
         gold_triplets: Sequence[Iterable[Triplet]],
         mask: Optional[torch.BoolTensor] = None,
+        tokens: Optional[Sequence[Sequence[str]]] = None,
     ) -> None:
-        if len(predicted_triplets) != len(gold_triplets):
+        if len(predicted_triplets) != len(gold_triplets) or (tokens is not None and len(tokens) != len(gold_triplets)):
             raise ValueError(
                 f"{len(predicted_triplets)} predicted triplet lists for {len(gold_triplets)} gold lists"
+                + ("" if tokens is None else f" and {len(tokens)} sentences")
             )
-        for predicted_list, gold_list in zip(predicted_triplets, gold_triplets):
+        for index, (predicted_list, gold_list) in enumerate(zip(predicted_triplets, gold_triplets)):
             predicted = {t for t in predicted_list if not _is_na(t)}
             gold = {t for t in gold_list if not _is_na(t)}
             self._add("strict", len(predicted & gold), len(predicted), len(gold))
@@ -88,6 +99,12 @@ class TripletF1(Metric):
             )
             swapped_gold: Set[Triplet] = {Triplet(t.relation, t.tail, t.head) for t in gold}
             self._swaps += len((predicted - gold) & swapped_gold)
+            if tokens is not None:
+                self._text_scored = True
+                words = tokens[index]
+                text_predicted = {_as_text(t, words) for t in predicted}
+                text_gold = {_as_text(t, words) for t in gold}
+                self._add("text", len(text_predicted & text_gold), len(text_predicted), len(text_gold))
 
     def _add(self, kind: str, correct: int, predicted: int, gold: int) -> None:
         counts = self._counts[kind]
@@ -108,6 +125,9 @@ class TripletF1(Metric):
             metrics[f"{prefix}precision"] = precision
             metrics[f"{prefix}recall"] = recall
             metrics[f"{prefix}f1"] = f1
+        if not self._text_scored:
+            for key in ("text_precision", "text_recall", "text_f1"):
+                del metrics[key]  # no sentence came with its tokens
         metrics["swaps"] = float(flat[-1])
         if reset:
             self.reset()

@@ -257,7 +257,7 @@ class CopyMTL(Model):
             output["triplets"] = self._triplets(output)
             output["tokens"] = [m["tokens"] for m in metadata]
             if metadata and "gold_triplets" in metadata[0]:
-                self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata])
+                self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
         return output
 
     def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:

@@ -80,3 +80,22 @@ def test_accumulates_over_batches_and_resets():
 def test_mismatched_lengths_are_refused():
     with pytest.raises(ValueError, match="2 predicted triplet lists for 1 gold"):
         TripletF1()([[], []], [[]])
+
+
+def test_text_match_counts_an_entity_at_any_occurrence_of_its_words():
+    # "Metapán" occurs twice: the prediction copies the other occurrence (strict: wrong; text: right)
+    tokens = [["A.D.", "Isidro", "Metapán", "'s", "ground", "is", "in", "Metapán", "."]]
+    gold = [[T("ground", (0, 3), (7, 8)), T("city", (0, 3), (7, 8))]]
+    predicted = [[T("ground", (0, 3), (2, 3)), T("city", (1, 3), (7, 8)), T("ground", (0, 3), (7, 8)), NA]]
+    metric = TripletF1()
+    metric(predicted, gold, tokens=tokens)
+    m = metric.get_metric()
+    # strict: 3 predicted, 1 right; text: the first and third are one text triplet, the second is wrong
+    assert (m["precision"], m["recall"]) == (1 / 3, 0.5)
+    assert (m["text_precision"], m["text_recall"]) == (0.5, 0.5)
+    # without tokens there is no text match to report
+    plain = TripletF1()
+    plain(predicted, gold)
+    assert "text_f1" not in plain.get_metric()
+    with pytest.raises(ValueError, match="and 2 sentences"):
+        TripletF1()(predicted, gold, tokens=tokens * 2)
