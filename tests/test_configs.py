@@ -70,6 +70,10 @@ def test_paper_configs(config):
 @pytest.mark.parametrize("config", VECTOR_CONFIGS, ids=lambda c: c.stem)
 def test_word_vector_configs_build_with_a_vector_file(config, tmp_path):
     params = Params.from_file(str(config)).as_dict()
+    # the system named by the file
+    scorer, mask, tagging, decoders, lengths = EXPECTED[config.stem.replace("_glove_webnlg", "")]
+    assert (params["model"]["copy_scorer"], params["model"]["tagging_head"], params["model"]["num_decoders"]) == (scorer, tagging, decoders)
+    assert (params["model"]["max_entity_length"] > 0) == lengths == params["dataset_reader"]["entity_lengths"]
     embedders = params["model"]["source_embedder"]["token_embedders"]
     assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"  # what `make vectors` writes
     assert embedders["tokens"]["embedding_dim"] == 50
