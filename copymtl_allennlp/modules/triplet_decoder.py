@@ -60,7 +60,8 @@ class TripletDecoder(torch.nn.Module):
     so the score sees the candidate first token; starts before the sentence are masked.
 
     ``output_dropout``: dropout on ``h_t`` where the scorers (Eq. 4, the length head) read it, in
-    training; the recurrence carries ``h_t`` itself. The paper has none (0).
+    training (the training pass of :meth:`forward`; beam search is inference only); the recurrence
+    carries ``h_t`` itself. The paper has none (0).
 
     Loss ``L_D`` (Eq. 6): the negative log-likelihood summed over the steps (plus the length
     terms), averaged over the sentences of the batch. ``na_loss`` says which steps:
@@ -276,13 +277,13 @@ class TripletDecoder(torch.nn.Module):
                     log_probs = util.masked_log_softmax(logits, copy_mask) if targets is not None else None
                     repeated = None
                     if block_repeats and role == TAIL and triplet > 0:
-                        earlier = {
-                            k: predicted[k][:, : triplet + 1] if rows is None else predicted[k][rows, : triplet + 1]
+                        # shape: (rows decoded, triplet + 1) each: what is recorded so far, this relation last
+                        relations, head_ends, tail_ends = (
+                            (predicted[k] if rows is None else predicted[k][rows])[:, : triplet + 1]
                             for k in ("relations", "head_ends", "tail_ends")
-                        }
+                        )
                         repeated = self._repeated_tails(
-                            earlier["relations"][:, :-1], earlier["head_ends"][:, :-1], earlier["tail_ends"][:, :-1],
-                            earlier["relations"][:, -1], head_position, seq_len + 1,
+                            relations[:, :-1], head_ends[:, :-1], tail_ends[:, :-1], relations[:, -1], head_position, seq_len + 1
                         )
                     allowed = self._allowed_copies(copy_mask, role, head_position, repeated)
                     choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
@@ -395,9 +396,10 @@ class TripletDecoder(torch.nn.Module):
             "encoder_h": encoder_state[0],
             "h": encoder_state[0],
             "head_position": source_mask.new_zeros(batch_size, dtype=torch.long),
-            # shape: (batch_size, 3 * num_triplets): the classes chosen so far (-1: not yet)
-            "history": source_mask.new_full((batch_size, 3 * num_triplets), -1, dtype=torch.long),
         }
+        if block_repeats:
+            # shape: (batch_size, 3 * num_triplets): the classes chosen so far (-1: not yet)
+            state["history"] = source_mask.new_full((batch_size, 3 * num_triplets), -1, dtype=torch.long)
         if isinstance(self.attention, StepAdditiveAttention):
             state["attention_keys"] = self.attention.project_matrix(encoder_outputs)
         if encoder_state[1] is not None:
@@ -407,7 +409,7 @@ class TripletDecoder(torch.nn.Module):
         def step(last_predictions: torch.Tensor, state: Dict[str, torch.Tensor], timestep: int):
             role, triplet = timestep % 3, timestep // 3
             group = last_predictions.size(0)
-            if timestep > 0:
+            if block_repeats and timestep > 0:
                 state["history"] = state["history"].clone()
                 state["history"][:, timestep - 1] = last_predictions
             if timestep == 0:
@@ -429,7 +431,7 @@ class TripletDecoder(torch.nn.Module):
             state["h"] = rnn_state[0]
             if rnn_state[1] is not None:
                 state["c"] = rnn_state[1]
-            hidden = self.output_dropout(rnn_state[0])
+            hidden = rnn_state[0]
             # shape: (group, num_classes); what a step cannot choose stays far below everything else
             log_probs = hidden.new_full((group, num_classes), -1e9)
             if role == RELATION:
@@ -507,9 +509,7 @@ class TripletDecoder(torch.nn.Module):
                     continue
                 position = (fed - offset).clamp(min=0, max=na_position)
                 previous_embedding = self._copied_embedding(embedded_source, position, na_position)
-                log_probs = self._length_log_probs(
-                    self.output_dropout(state[0]), encoder_outputs, position.clamp(max=na_position - 1)
-                )
+                log_probs = self._length_log_probs(state[0], encoder_outputs, position.clamp(max=na_position - 1))
                 key = "head_lengths" if role == HEAD else "tail_lengths"
                 lengths[key][:, triplet] = torch.where(position == na_position, 0, log_probs.argmax(dim=-1) + 1)
         return lengths
