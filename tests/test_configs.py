@@ -32,7 +32,7 @@ def test_there_is_a_config_per_system_and_dataset():
     assert "copymtl_demo" in names
 
 
-PAPER_CONFIGS = [c for c in CONFIGS if c.stem != "copymtl_demo" and "_glove" not in c.stem]
+PAPER_CONFIGS = [c for c in CONFIGS if c.stem != "copymtl_demo" and "_glove" not in c.stem and "_minilm" not in c.stem]
 VECTOR_CONFIGS = [c for c in CONFIGS if "_glove" in c.stem]
 
 
@@ -97,3 +97,65 @@ def test_word_vector_configs_build_with_a_vector_file(config, tmp_path):
     built = Model.from_params(vocab=vocab, params=Params(model))
     weight = built.source_embedder._token_embedders["tokens"].weight
     assert weight[vocab.get_token_index("a")].tolist() == [0.25] * 50
+
+
+TRANSFORMER_CONFIGS = [c for c in CONFIGS if "_minilm" in c.stem]
+
+
+def test_there_is_a_transformer_config_for_copymtl_one_and_copyre_prime5():
+    assert {c.stem for c in TRANSFORMER_CONFIGS} >= {"copymtl_minilm_webnlg", "copyre_prime5_minilm_webnlg"}
+
+
+@pytest.mark.parametrize("config", TRANSFORMER_CONFIGS, ids=lambda c: c.stem)
+def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
+    params = Params.from_file(str(config)).as_dict()
+    scorer, mask, tagging, decoders, lengths = EXPECTED[config.stem.replace("_minilm_webnlg", "")]
+    model = params["model"]
+    assert (model["copy_scorer"], model["tagging_head"], model["num_decoders"]) == (scorer, tagging, decoders)
+    assert (model["max_entity_length"] > 0) == lengths == params["dataset_reader"]["entity_lengths"]
+    embedders = model["source_embedder"]["token_embedders"]
+    transformer = embedders["transformer"]
+    # what `make transformer` writes; the same model and length for the indexer and the embedder
+    assert transformer["model_name"] == "pretrained/all-MiniLM-L6-v2"
+    assert transformer["type"] == "pretrained_transformer_mismatched" and transformer["train_parameters"]
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        indexer = params[reader]["token_indexers"]["transformer"]
+        assert indexer == {"type": "pretrained_transformer_mismatched", "model_name": transformer["model_name"], "max_length": 512}
+        assert set(params[reader]["token_indexers"]) == set(embedders)
+    assert model["encoder"] == {"type": "averaged_bidirectional", "input_size": 384, "hidden_size": 300, "cell": "lstm"}
+    trainer = params["trainer"]
+    assert trainer["learning_rate_scheduler"]["type"] == "linear_with_warmup"
+    assert trainer["grad_norm"] == 5.0
+    groups = trainer["optimizer"]["parameter_groups"]
+    assert groups[0][1] == {"lr": 5e-5} and trainer["optimizer"]["lr"] == 0.001
+
+    # built on the tiny local BERT (hidden 16): the parameter group holds the transformer's
+    # parameters and nothing else
+    for section in (model["source_embedder"]["token_embedders"]["transformer"],):
+        section["model_name"] = tiny_bert
+    model["encoder"].update(input_size=16, hidden_size=8)
+    model["attention"].update(vector_dim=8, matrix_dim=8)
+    vocab = Vocabulary(
+        {"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"]
+    )
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    import re
+
+    pattern = re.compile(groups[0][0][0])
+    in_group = {n for n, _ in built.named_parameters() if pattern.search(n)}
+    assert in_group and all("transformer_model" in n for n in in_group)
+    assert all(n in in_group for n, _ in built.named_parameters() if "transformer_model" in n)
+
+
+def test_a_transformer_config_without_the_bilstm(tiny_bert, tmp_path):
+    config = tmp_path / "nolstm.jsonnet"
+    config.write_text(
+        f'local lib = import "{ROOT}/training_config/copymtl.libsonnet";\n'
+        f'lib.config("train", "dev", transformer="{tiny_bert}", transformer_dim=16, hidden_size=16, encoder="none")'
+    )
+    model = Params.from_file(str(config)).as_dict()["model"]
+    assert model["encoder"] == {"type": "pooled_state", "input_size": 16, "hidden_size": 16, "cell": "lstm"}
+    model["attention"].update(vector_dim=16, matrix_dim=16)
+    vocab = Vocabulary({"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"])
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    assert built.encoder.projection is None  # the transformer's width is the decoder's

@@ -22,6 +22,8 @@
     trainable_embedding_dim=0, freeze_pretrained=false, character_features=0,
     beam_size=1, max_decoding_triplets=null, block_repeated_triplets=false, max_entity_length=null, length_scorer="linear", entity_starts=null,
     copy_feedback="word",
+    transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512, encoder="bilstm",
+    warmup_steps=0, grad_norm=null,
   )::
     local s = $.systems[system] + (if max_entity_length == null then {} else {max_entity_length: max_entity_length});
     // Word embeddings: `embedding_dim` wide, from `pretrained_file` where one is given (GloVe text,
@@ -29,13 +31,25 @@
     // `trainable_embedding_dim` > 0 adds a randomly initialised, trained embedding of that width
     // beside it (two token embedders, concatenated); `character_features` > 0 adds a character CNN
     // (AllenNLP's `character_encoding`, 16-d characters, that many filters of width 3).
-    local word_dim = embedding_dim + trainable_embedding_dim + character_features;
-    local extra_indexers = trainable_embedding_dim > 0 || character_features > 0;
+    // `transformer` (a local Hugging Face folder, e.g. `make transformer`): AllenNLP's
+    // `pretrained_transformer_mismatched` indexer and embedder replace the word embedding (word-level
+    // vectors, the mean of each word's wordpieces, so spans stay word spans), fine-tuned at
+    // `transformer_lr` (the rest at `lr`); `transformer_dim` is its hidden size. Sentences longer than
+    // `transformer_max_length` wordpieces are folded into segments of that length.
+    // `encoder`: "bilstm" (the paper's averaged BiLSTM on top of the embeddings) or "none" (the
+    // embeddings themselves, projected to `hidden_size` when the widths differ; the decoder starts
+    // from their masked mean).
+    // `warmup_steps` > 0: the learning rates rise linearly over that many batches, then fall linearly
+    // to zero (AllenNLP's `linear_with_warmup`). `grad_norm`: gradient clipping (AllenNLP's trainer).
+    local word_dim = (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features;
+    local extra_indexers = transformer != null || trainable_embedding_dim > 0 || character_features > 0;
+    local transformer_config = {model_name: transformer, max_length: transformer_max_length};
     {
       dataset_reader: {
         type: "copymtl",
         [if extra_indexers then "token_indexers"]: {
-          tokens: {type: "single_id"},
+          [if transformer == null then "tokens"]: {type: "single_id"},
+          [if transformer != null then "transformer"]: {type: "pretrained_transformer_mismatched"} + transformer_config,
           [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "single_id"},
           [if character_features > 0 then "token_characters"]: {type: "characters", min_padding_length: 3},
         },
@@ -53,8 +67,11 @@
         type: "copymtl",
         source_embedder: {
           token_embedders: {
-            tokens: {type: "embedding", embedding_dim: embedding_dim, trainable: !freeze_pretrained}
-                    + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
+            [if transformer == null then "tokens"]:
+              {type: "embedding", embedding_dim: embedding_dim, trainable: !freeze_pretrained}
+              + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
+            [if transformer != null then "transformer"]:
+              {type: "pretrained_transformer_mismatched", train_parameters: !freeze_pretrained} + transformer_config,
             [if trainable_embedding_dim > 0 then "trainable_tokens"]:
               {type: "embedding", embedding_dim: trainable_embedding_dim, trainable: true},
             [if character_features > 0 then "token_characters"]: {
@@ -64,7 +81,11 @@
             },
           },
         },
-        encoder: {type: "averaged_bidirectional", input_size: word_dim, hidden_size: hidden_size, cell: cell},
+        encoder: if encoder == "bilstm" then
+          {type: "averaged_bidirectional", input_size: word_dim, hidden_size: hidden_size, cell: cell}
+        else if encoder == "none" then
+          {type: "pooled_state", input_size: word_dim, hidden_size: hidden_size, cell: cell}
+        else error "encoder must be 'bilstm' or 'none', got " + encoder,
         attention: {type: "step_additive", vector_dim: hidden_size, matrix_dim: hidden_size},
         copy_scorer: s.copy_scorer,
         copy_hidden_size: copy_hidden_size,
@@ -97,7 +118,12 @@
       validation_data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"], shuffle: false}},
       trainer: {
         // Adam; "fused_adam" is torch's one-pass implementation of the same update (2-3x faster step)
-        optimizer: {type: "fused_adam", lr: lr},
+        optimizer: {type: "fused_adam", lr: lr}
+          + (if transformer == null then {} else {
+            parameter_groups: [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+          }),
+        [if warmup_steps > 0 then "learning_rate_scheduler"]: {type: "linear_with_warmup", warmup_steps: warmup_steps},
+        [if grad_norm != null then "grad_norm"]: grad_norm,
         num_epochs: num_epochs,
         validation_metric: "+f1",
         [if patience != null then "patience"]: patience,

@@ -14,6 +14,7 @@ from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE, TAG_NAM
 from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.modules.averaged_encoder import AveragedBidirectionalEncoder
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
+from copymtl_allennlp.modules.pooled_state_encoder import PooledStateEncoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
@@ -101,9 +102,9 @@ class CopyMTL(Model):
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
-        if not isinstance(encoder, AveragedBidirectionalEncoder):
+        if not isinstance(encoder, (AveragedBidirectionalEncoder, PooledStateEncoder)):
             raise ConfigurationError(
-                "the encoder must be 'averaged_bidirectional': the decoder starts from its final (h, c)"
+                "the encoder must be 'averaged_bidirectional' or 'pooled_state': the decoder starts from its state (h, c)"
             )
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")

@@ -1,0 +1,145 @@
+"""The model family on a pretrained transformer (AllenNLP's ``pretrained_transformer_mismatched``
+indexer and embedder), with a tiny randomly initialised BERT built locally (tests/conftest.py)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from allennlp.common import Params
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Batch
+
+from copymtl_allennlp.modules import PooledStateEncoder
+from tests.conftest import FIXTURES, ROOT
+
+CONFIG = FIXTURES / "configs" / "copymtl_tiny.jsonnet"
+DATA = FIXTURES / "data" / "sentences.jsonl"
+ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
+BERT_WIDTH = 16
+
+# model switches; "encoder": None keeps the BiLSTM of the tiny config
+SYSTEMS = {
+    "copymtl_one": {},
+    "copyre_prime5": {"copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4},
+    "copymtl_one_beam": {"beam_size": 3, "max_decoding_triplets": 6},
+    "copymtl_one_without_bilstm": {"encoder": {"type": "pooled_state", "input_size": BERT_WIDTH, "hidden_size": BERT_WIDTH}},
+    "copyre_prime5_without_bilstm_projected": {
+        "copy_scorer": "selu", "tagging_head": False, "max_entity_length": 4,
+        "encoder": {"type": "pooled_state", "input_size": BERT_WIDTH, "hidden_size": 10},
+    },
+    "copymtl_one_encoder_feedback": {"copy_feedback": "encoder"},
+    "copymtl_one_transformer_and_word_embedding": {},
+}
+
+
+def transformer_params(tiny_bert: str, system: str) -> dict:
+    """The tiny test config with the transformer as the embedder, as copymtl.libsonnet builds it."""
+    params = Params.from_file(str(CONFIG)).as_dict()
+    transformer = {"type": "pretrained_transformer_mismatched", "model_name": tiny_bert, "max_length": 512}
+    indexers = {"transformer": dict(transformer)}
+    embedders = {"transformer": dict(transformer, train_parameters=True)}
+    width = BERT_WIDTH
+    if system == "copymtl_one_transformer_and_word_embedding":
+        indexers["trainable_tokens"] = {"type": "single_id"}
+        embedders["trainable_tokens"] = {"type": "embedding", "embedding_dim": 4}
+        width += 4
+    params["dataset_reader"]["token_indexers"] = indexers
+    params["model"]["source_embedder"] = {"token_embedders": embedders}
+    params["model"]["encoder"]["input_size"] = width
+    switches = dict(SYSTEMS[system])
+    if "encoder" in switches:
+        params["model"]["encoder"] = switches.pop("encoder")
+        hidden = params["model"]["encoder"]["hidden_size"]
+        params["model"]["attention"] = {"type": "step_additive", "vector_dim": hidden, "matrix_dim": hidden}
+    params["model"].update(switches)
+    if params["model"].get("max_entity_length"):
+        params["dataset_reader"]["entity_lengths"] = True
+    params["trainer"]["optimizer"]["parameter_groups"] = [[["^source_embedder\\.token_embedder_transformer\\."], {"lr": 1e-3}]]
+    return params
+
+
+# BERT's pooler (the [CLS] layer) is not read by a word-level embedder
+POOLER = {
+    "source_embedder.token_embedder_transformer._matched_embedder.transformer_model.pooler.dense.weight",
+    "source_embedder.token_embedder_transformer._matched_embedder.transformer_model.pooler.dense.bias",
+}
+
+
+class TestCopyMTLOnATransformer(ModelTestCase):
+    @pytest.fixture(autouse=True)
+    def bert(self, tiny_bert):
+        self.tiny_bert = tiny_bert
+
+    def set_up_system(self, system):
+        path = self.TEST_DIR / f"{system}.json"
+        Params(transformer_params(self.tiny_bert, system)).to_file(str(path))
+        self.set_up_model(path, DATA)
+
+    @pytest.mark.parametrize("system", sorted(SYSTEMS))
+    def test_trains_saves_loads_and_every_parameter_gets_gradient(self, system, monkeypatch):
+        monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+        monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+        self.set_up_system(system)
+        ignore = set(POOLER)
+        if system == "copymtl_one_encoder_feedback":
+            ignore.add("decoder.na_copy_embedding")  # never fed with gold feeding (copy steps feed o_i · W_fb)
+        self.ensure_model_can_train_save_and_load(self.param_file, gradients_to_ignore=ignore)
+
+    @pytest.mark.parametrize("system", sorted(SYSTEMS))
+    def test_batch_predictions_are_consistent(self, system):
+        self.set_up_system(system)
+        self.ensure_batch_predictions_are_consistent(keys_to_ignore=["loss"])
+
+    def test_the_copied_word_is_fed_its_contextual_vector(self):
+        """With the transformer as the embedder, a copy step feeds the copied word's contextual
+        vector (its wordpieces' mean), which differs between two occurrences of one word."""
+        self.set_up_system("copymtl_one")
+        self.model.eval()
+        batch = Batch(self.instances[:2])
+        batch.index_instances(self.vocab)
+        tokens = batch.as_tensor_dict()["source_tokens"]
+        with torch.no_grad():
+            embedded = self.model.source_embedder(tokens)
+        assert embedded.shape[-1] == BERT_WIDTH
+        words = self.instances[0]["metadata"]["tokens"]
+        first, second = [i for i, w in enumerate(words) if w == ","][:2]
+        assert not torch.allclose(embedded[0, first], embedded[0, second])
+
+
+def test_pooled_state_encoder_by_hand():
+    encoder = PooledStateEncoder(input_size=2, hidden_size=2)
+    inputs = torch.tensor([[[1.0, 2.0], [3.0, 4.0], [9.0, 9.0]], [[5.0, 6.0], [0.0, 0.0], [0.0, 0.0]]])
+    mask = torch.tensor([[True, True, False], [True, False, False]])
+    outputs, (h, c) = encoder.forward_with_state(inputs, mask)
+    assert outputs.tolist() == [[[1.0, 2.0], [3.0, 4.0], [0.0, 0.0]], [[5.0, 6.0], [0.0, 0.0], [0.0, 0.0]]]
+    assert h.tolist() == [[2.0, 3.0], [5.0, 6.0]]  # masked mean
+    assert c.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+    gru = PooledStateEncoder(input_size=2, hidden_size=3, cell="gru")
+    outputs, (h, c) = gru.forward_with_state(inputs, mask)
+    assert outputs.shape == (2, 3, 3) and c is None
+    assert outputs[0, 2].abs().sum() == 0 and outputs[1, 1:].abs().sum() == 0  # padding stays zero
+
+
+def test_cli_train_and_predict_offline(tiny_bert, tmp_path):
+    """`allennlp train` and `allennlp predict` on the transformer config with the hub switched off."""
+    params = transformer_params(tiny_bert, "copymtl_one")
+    params["trainer"]["num_epochs"] = 1
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps(params))
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1")
+    run = tmp_path / "run"
+    result = subprocess.run([ALLENNLP, "train", str(config), "-s", str(run)], capture_output=True, text=True, cwd=ROOT, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    inputs = tmp_path / "in.jsonl"
+    inputs.write_text('{"sentence": "Lena Park joined Vovo Motors in Seoul."}\n{"tokens": ["Paris", "is", "nice"]}\n')
+    out = tmp_path / "out.jsonl"
+    result = subprocess.run(
+        [ALLENNLP, "predict", str(run / "model.tar.gz"), str(inputs), "--output-file", str(out), "--batch-size", "2", "--silent"],
+        capture_output=True, text=True, cwd=ROOT, env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [len(line["tokens"]) for line in lines] == [8, 3]
+    assert all(len(line["entity_tags"]) == len(line["tokens"]) for line in lines)
