@@ -35,13 +35,15 @@ import time
 from typing import Dict, List
 
 import torch
-from allennlp.common import Params
+from allennlp.common import Params, cached_transformers
 from allennlp.data import Batch, DatasetReader, Vocabulary
 from allennlp.models import Model, load_archive
 from allennlp.models.archival import archive_model
+from allennlp.modules.token_embedders import PretrainedTransformerMismatchedEmbedder
 from train_speed import measure_training, switch_off
 
 import copymtl_allennlp  # noqa: F401
+from copymtl_allennlp.modules import PooledStateEncoder
 from copymtl_allennlp.predictors import CopyMTLPredictor
 
 ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
@@ -77,9 +79,26 @@ def normalise_by_peak(result: Dict, peak: float) -> None:
             normalise_by_peak(value, peak)
 
 
-def forward_flops(model: Model, length: float) -> Dict[str, float]:
+def transformer_flops(model: Model, sentences: List[List[str]]) -> float:
+    """Multiply-adds x 2 of the pretrained transformer embedders' forward pass (projections, feed-
+    forward layers and attention products of every layer), the mean over ``sentences`` at their
+    wordpiece lengths (with [CLS] and [SEP]); 0 without a transformer."""
+    total = 0.0
+    for embedder in model.source_embedder._token_embedders.values():
+        if not isinstance(embedder, PretrainedTransformerMismatchedEmbedder):
+            continue
+        config = embedder._matched_embedder.transformer_model.config
+        tokenizer = cached_transformers.get_tokenizer(config._name_or_path)
+        d, f, layers = config.hidden_size, config.intermediate_size, config.num_hidden_layers
+        lengths = [len(tokenizer(words, is_split_into_words=True)["input_ids"]) for words in sentences]
+        total += statistics.mean(layers * (2 * n * (4 * d * d + 2 * d * f) + 2 * 2 * n * n * d) for n in lengths)
+    return total
+
+
+def forward_flops(model: Model, length: float, sentences: List[List[str]]) -> Dict[str, float]:
     """Multiply-adds x 2 of one forward pass for a sentence of ``length`` tokens, decoding all
-    ``max_triplets`` triplets. Elementwise work (activations, softmax) is left out."""
+    ``max_triplets`` triplets; a pretrained transformer embedder at the mean over ``sentences``.
+    Elementwise work (activations, softmax) is left out."""
     encoder = model.encoder
     n, d, h = length, encoder.get_input_dim(), encoder.get_output_dim()
     gates = 4 if encoder.cell == "lstm" else 3
@@ -87,7 +106,10 @@ def forward_flops(model: Model, length: float) -> Dict[str, float]:
     steps = 3 * decoder.max_triplets
     width = decoder.copy_scorer.decoder_projection.out_features
     rel = decoder.num_relations
-    encoder_flops = 2 * 2 * n * gates * h * (d + h)  # two directions
+    if isinstance(encoder, PooledStateEncoder):
+        encoder_flops = 2 * n * d * h if encoder.projection is not None else 0
+    else:
+        encoder_flops = 2 * 2 * n * gates * h * (d + h)  # two directions
     once_per_sentence = 2 * n * h * h + 2 * n * h * width  # attention keys U o_i, copy scorer W_2 o_i
     per_step = (
         2 * h * h + 2 * n * h + 2 * n * h  # attention: W h, v . tanh(.), weighted sum
@@ -97,8 +119,12 @@ def forward_flops(model: Model, length: float) -> Dict[str, float]:
         + 2 * h * width + 2 * n * width  # copy scorer, step half and W_o
     )
     tagging = 2 * n * h * 3 if model.tagging_head is not None else 0
-    total = encoder_flops + once_per_sentence + steps * per_step + tagging
-    return {"encoder": encoder_flops, "decoder": once_per_sentence + steps * per_step, "tagging": tagging, "total": total}
+    transformer = transformer_flops(model, sentences)
+    total = transformer + encoder_flops + once_per_sentence + steps * per_step + tagging
+    return {
+        "transformer": transformer, "encoder": encoder_flops, "decoder": once_per_sentence + steps * per_step,
+        "tagging": tagging, "total": total,
+    }
 
 
 def decoder_row_steps(model: Model, predictor: CopyMTLPredictor, records: List[Dict], batch_size: int) -> Dict[str, int]:
@@ -165,7 +191,10 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
         "matmul_peak_gflops": round(peak, 1),
         "mean_sentence_length": round(mean_length, 1),
-        "forward_gflop_per_sentence": {k: round(v / 1e9, 4) for k, v in forward_flops(model, mean_length).items()},
+        "forward_gflop_per_sentence": {
+            k: round(v / 1e9, 4)
+            for k, v in forward_flops(model, mean_length, [[t.text for t in i["source_tokens"].tokens] for i in instances]).items()
+        },
     }
 
     def normalised(rate: float) -> Dict[str, float]:

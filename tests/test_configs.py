@@ -159,3 +159,19 @@ def test_a_transformer_config_without_the_bilstm(tiny_bert, tmp_path):
     vocab = Vocabulary({"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"])
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.encoder.projection is None  # the transformer's width is the decoder's
+
+
+def test_a_transformer_config_with_a_separate_copied_word_embedding(tiny_bert, tmp_path):
+    config = tmp_path / "separate.jsonnet"
+    config.write_text(
+        f'local lib = import "{ROOT}/training_config/copymtl.libsonnet";\n'
+        f'lib.config("train", "dev", transformer="{tiny_bert}", transformer_dim=16, hidden_size=8, separate_copied_word_embedding=true)'
+    )
+    params = Params.from_file(str(config)).as_dict()
+    assert set(params["dataset_reader"]["token_indexers"]) == {"transformer", "copied_words"}
+    model = params["model"]
+    assert model["copied_word_embedder"] == {"token_embedders": {"copied_words": {"type": "embedding", "embedding_dim": 16, "trainable": True}}}
+    model["attention"].update(vector_dim=8, matrix_dim=8)
+    vocab = Vocabulary({"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"])
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    assert built.copied_word_embedder.get_output_dim() == 16

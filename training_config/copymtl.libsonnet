@@ -23,7 +23,7 @@
     beam_size=1, max_decoding_triplets=null, block_repeated_triplets=false, max_entity_length=null, length_scorer="linear", entity_starts=null,
     copy_feedback="word",
     transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512, encoder="bilstm",
-    warmup_steps=0, grad_norm=null,
+    warmup_steps=0, grad_norm=null, separate_copied_word_embedding=false,
   )::
     local s = $.systems[system] + (if max_entity_length == null then {} else {max_entity_length: max_entity_length});
     // Word embeddings: `embedding_dim` wide, from `pretrained_file` where one is given (GloVe text,
@@ -39,10 +39,13 @@
     // `encoder`: "bilstm" (the paper's averaged BiLSTM on top of the embeddings) or "none" (the
     // embeddings themselves, projected to `hidden_size` when the widths differ; the decoder starts
     // from their masked mean).
+    // `separate_copied_word_embedding`: a copy step feeds the decoder the copied word's vector from a
+    // trained word embedding of its own (indexer `copied_words`, as wide as the source embedding)
+    // instead of the source embedder's vector (contextual with a transformer).
     // `warmup_steps` > 0: the learning rates rise linearly over that many batches, then fall linearly
     // to zero (AllenNLP's `linear_with_warmup`). `grad_norm`: gradient clipping (AllenNLP's trainer).
     local word_dim = (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features;
-    local extra_indexers = transformer != null || trainable_embedding_dim > 0 || character_features > 0;
+    local extra_indexers = transformer != null || trainable_embedding_dim > 0 || character_features > 0 || separate_copied_word_embedding;
     local transformer_config = {model_name: transformer, max_length: transformer_max_length};
     {
       dataset_reader: {
@@ -52,6 +55,7 @@
           [if transformer != null then "transformer"]: {type: "pretrained_transformer_mismatched"} + transformer_config,
           [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "single_id"},
           [if character_features > 0 then "token_characters"]: {type: "characters", min_padding_length: 3},
+          [if separate_copied_word_embedding then "copied_words"]: {type: "single_id"},
         },
         max_triplets: max_triplets,
         max_sentence_length: max_sentence_length,
@@ -80,6 +84,9 @@
               encoder: {type: "cnn", embedding_dim: 16, num_filters: character_features, ngram_filter_sizes: [3]},
             },
           },
+        },
+        [if separate_copied_word_embedding then "copied_word_embedder"]: {
+          token_embedders: {copied_words: {type: "embedding", embedding_dim: word_dim, trainable: true}},
         },
         encoder: if encoder == "bilstm" then
           {type: "averaged_bidirectional", input_size: word_dim, hidden_size: hidden_size, cell: cell}

@@ -49,7 +49,11 @@ class CopyMTL(Model):
     is then an auxiliary task that trains the encoder, Eq. 14 unchanged). ``length_scorer``:
     ``linear`` (CopyRE'5, from ``[h_t ; o_i]``) or ``start_pointer`` (scores each candidate first
     token, see :class:`TripletDecoder`). ``copy_feedback``: what a copy step feeds the next step,
-    the copied ``word``'s embedding (the paper) or its ``encoder`` output, projected.
+    the copied ``word``'s embedding (the paper) or its ``encoder`` output, projected. The copied
+    word's embedding is the source embedder's vector of it (contextual when the embedder is a
+    pretrained transformer) or, with ``copied_word_embedder`` (a ``TextFieldEmbedder`` of the same
+    output width over indexers of its own, which the source embedder then does not read), a
+    separate word embedding.
 
     ``feeding`` chooses what the decoder is fed while training: ``gold`` (teacher forcing),
     ``own`` (its argmax, as in the released code) or ``scheduled`` (gold with probability
@@ -98,6 +102,7 @@ class CopyMTL(Model):
         length_scorer: str = "linear",
         entity_starts: Optional[str] = None,
         copy_feedback: str = "word",
+        copied_word_embedder: Optional[TextFieldEmbedder] = None,
         initializer: InitializerApplicator = InitializerApplicator(),
         **kwargs,
     ) -> None:
@@ -130,11 +135,21 @@ class CopyMTL(Model):
             )
         embedding_dim = source_embedder.get_output_dim()
         hidden_dim = encoder.get_output_dim()
+        if copied_word_embedder is not None:
+            if copy_feedback != "word":
+                raise ConfigurationError("copied_word_embedder needs copy_feedback 'word' (it embeds the copied word)")
+            if copied_word_embedder.get_output_dim() != embedding_dim:
+                raise ConfigurationError(
+                    f"copied_word_embedder output {copied_word_embedder.get_output_dim()} != source embedder output {embedding_dim}"
+                )
         if encoder.get_input_dim() != embedding_dim:
             raise ConfigurationError(
                 f"encoder input_size {encoder.get_input_dim()} != embedder output {embedding_dim}"
             )
         self.source_embedder = source_embedder
+        self.copied_word_embedder = copied_word_embedder
+        # the indexers the copied-word embedder reads; the source embedder reads the others
+        self._copied_word_keys = frozenset(copied_word_embedder._token_embedders) if copied_word_embedder else frozenset()
         self.encoder = encoder
         if not 0.0 <= word_dropout < 1.0:
             raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
@@ -185,10 +200,17 @@ class CopyMTL(Model):
         # shape: (batch_size, seq_len)
         mask = util.get_text_field_mask(source_tokens)
         # shape: (batch_size, seq_len, embedding_dim)
-        embedded = self.dropout(self.source_embedder(self._drop_words(source_tokens, mask)))
+        source_tokens = self._drop_words(source_tokens, mask)
+        source_inputs = {k: v for k, v in source_tokens.items() if k not in self._copied_word_keys}
+        embedded = self.dropout(self.source_embedder(source_inputs))
         # shape: (batch_size, seq_len, hidden_dim); state: (batch_size, hidden_dim) each
         encoder_outputs, encoder_state = self.encoder.forward_with_state(embedded, mask)
         encoder_outputs = self.dropout(encoder_outputs)
+        if self.copied_word_embedder is not None:
+            # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the decoder
+            embedded = self.dropout(
+                self.copied_word_embedder({k: v for k, v in source_tokens.items() if k in self._copied_word_keys})
+            )
 
         targets = None
         if target_relations is not None:

@@ -31,6 +31,7 @@ SYSTEMS = {
     },
     "copymtl_one_encoder_feedback": {"copy_feedback": "encoder"},
     "copymtl_one_transformer_and_word_embedding": {},
+    "copymtl_one_separate_copied_word_embedding": {},
 }
 
 
@@ -45,6 +46,11 @@ def transformer_params(tiny_bert: str, system: str) -> dict:
         indexers["trainable_tokens"] = {"type": "single_id"}
         embedders["trainable_tokens"] = {"type": "embedding", "embedding_dim": 4}
         width += 4
+    if system == "copymtl_one_separate_copied_word_embedding":
+        indexers["copied_words"] = {"type": "single_id"}
+        params["model"]["copied_word_embedder"] = {
+            "token_embedders": {"copied_words": {"type": "embedding", "embedding_dim": BERT_WIDTH}}
+        }
     params["dataset_reader"]["token_indexers"] = indexers
     params["model"]["source_embedder"] = {"token_embedders": embedders}
     params["model"]["encoder"]["input_size"] = width
@@ -106,6 +112,51 @@ class TestCopyMTLOnATransformer(ModelTestCase):
         words = self.instances[0]["metadata"]["tokens"]
         first, second = [i for i, w in enumerate(words) if w == ","][:2]
         assert not torch.allclose(embedded[0, first], embedded[0, second])
+
+
+    def test_a_separate_copied_word_embedding_is_what_copy_steps_feed(self):
+        """With ``copied_word_embedder``, the decoder's copied-word inputs are that embedding's
+        vectors (the same for two occurrences of a word), and the source embedder reads the
+        transformer alone."""
+        self.set_up_system("copymtl_one_separate_copied_word_embedding")
+        self.model.eval()
+        batch = Batch(self.instances[:2])
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        fed = {}
+        decoder_forward = self.model.decoder.forward
+
+        def recording(encoder_outputs, mask, embedded_source, *args, **kwargs):
+            fed["embedded_source"] = embedded_source
+            return decoder_forward(encoder_outputs, mask, embedded_source, *args, **kwargs)
+
+        self.model.decoder.forward = recording
+        with torch.no_grad():
+            self.model(**tensors)
+            words = tensors["source_tokens"]["copied_words"]["tokens"]
+            expected = self.model.copied_word_embedder({"copied_words": tensors["source_tokens"]["copied_words"]})
+        assert torch.equal(fed["embedded_source"], expected)
+        first, second = [i for i, w in enumerate(self.instances[0]["metadata"]["tokens"]) if w == ","][:2]
+        assert words[0, first] == words[0, second]
+        assert torch.equal(fed["embedded_source"][0, first], fed["embedded_source"][0, second])
+
+
+def test_copied_word_embedder_configuration_errors(tiny_bert):
+    from allennlp.common.checks import ConfigurationError
+    from allennlp.data import Vocabulary
+    from allennlp.models import Model
+
+    vocab = Vocabulary({"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"])
+    for override, message in (
+        ({"embedding_dim": 5}, "copied_word_embedder output 5 != source embedder output 16"),
+        ({"embedding_dim": BERT_WIDTH, "feedback": "encoder"}, "needs copy_feedback 'word'"),
+    ):
+        params = transformer_params(tiny_bert, "copymtl_one")["model"]
+        params["copied_word_embedder"] = {"token_embedders": {"copied_words": {"type": "embedding", "embedding_dim": override["embedding_dim"]}}}
+        if "feedback" in override:
+            params["copy_feedback"] = override["feedback"]
+        with pytest.raises(ConfigurationError, match=message):
+            Model.from_params(vocab=vocab, params=Params(params))
 
 
 def test_pooled_state_encoder_by_hand():
