@@ -9,7 +9,7 @@ import pytest
 import torch
 from allennlp.common import Params
 from allennlp.common.testing import ModelTestCase
-from allennlp.data import Batch
+from allennlp.data import Batch, DatasetReader
 
 from copymtl_allennlp.modules import PooledStateEncoder
 from tests.conftest import FIXTURES, ROOT
@@ -32,13 +32,16 @@ SYSTEMS = {
     "copymtl_one_encoder_feedback": {"copy_feedback": "encoder"},
     "copymtl_one_transformer_and_word_embedding": {},
     "copymtl_one_separate_copied_word_embedding": {},
+    # the fixture sentences have 14-55 wordpieces: most are folded into segments of 20
+    "copymtl_one_long_sentences_folded": {},
 }
 
 
 def transformer_params(tiny_bert: str, system: str) -> dict:
     """The tiny test config with the transformer as the embedder, as copymtl.libsonnet builds it."""
     params = Params.from_file(str(CONFIG)).as_dict()
-    transformer = {"type": "pretrained_transformer_mismatched", "model_name": tiny_bert, "max_length": 512}
+    max_length = 20 if system == "copymtl_one_long_sentences_folded" else 512
+    transformer = {"type": "pretrained_transformer_mismatched", "model_name": tiny_bert, "max_length": max_length}
     indexers = {"transformer": dict(transformer)}
     embedders = {"transformer": dict(transformer, train_parameters=True)}
     width = BERT_WIDTH
@@ -113,6 +116,26 @@ class TestCopyMTLOnATransformer(ModelTestCase):
         first, second = [i for i, w in enumerate(words) if w == ","][:2]
         assert not torch.allclose(embedded[0, first], embedded[0, second])
 
+
+    def test_a_sentence_longer_than_the_transformer_is_folded(self):
+        """Past the tiny BERT's 64 positions, a sentence is read in segments of ``max_length``
+        wordpieces, and a sentence's result does not depend on its batch."""
+        self.set_up_system("copymtl_one_long_sentences_folded")
+        self.model.eval()
+        words = self.instances[0]["metadata"]["tokens"] * 3  # 165 wordpieces
+        reader = DatasetReader.from_params(Params.from_file(self.param_file)["dataset_reader"])
+        long_instance = reader.text_to_instance(words)
+        reader.apply_token_indexers(long_instance)
+        alone = self.model.forward_on_instance(long_instance)
+        assert len(alone["entity_tags"]) == len(words)
+        short_instance = reader.text_to_instance(self.instances[1]["metadata"]["tokens"])
+        reader.apply_token_indexers(short_instance)
+        batched = self.model.forward_on_instances([long_instance, short_instance])[0]
+        assert batched["triplets"] == alone["triplets"] and batched["entity_tags"] == alone["entity_tags"]
+        # without folding the same sentence does not fit the model
+        self.model.source_embedder._token_embedders["transformer"]._matched_embedder._max_length = None
+        with pytest.raises((IndexError, RuntimeError)):
+            self.model.forward_on_instance(long_instance)
 
     def test_a_separate_copied_word_embedding_is_what_copy_steps_feed(self):
         """With ``copied_word_embedder``, the decoder's copied-word inputs are that embedding's
