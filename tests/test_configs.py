@@ -103,13 +103,15 @@ TRANSFORMER_CONFIGS = [c for c in CONFIGS if "_minilm" in c.stem]
 
 
 def test_there_is_a_transformer_config_for_copymtl_one_and_copyre_prime5():
-    assert {c.stem for c in TRANSFORMER_CONFIGS} >= {"copymtl_minilm_webnlg", "copyre_prime5_minilm_webnlg"}
+    assert {c.stem for c in TRANSFORMER_CONFIGS} >= {
+        "copymtl_minilm_webnlg", "copymtl_minilm_nobilstm_webnlg", "copyre_prime5_minilm_webnlg",
+    }
 
 
 @pytest.mark.parametrize("config", TRANSFORMER_CONFIGS, ids=lambda c: c.stem)
 def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     params = Params.from_file(str(config)).as_dict()
-    scorer, mask, tagging, decoders, lengths = EXPECTED[config.stem.replace("_minilm_webnlg", "")]
+    scorer, mask, tagging, decoders, lengths = EXPECTED[config.stem.split("_minilm")[0]]
     model = params["model"]
     assert (model["copy_scorer"], model["tagging_head"], model["num_decoders"]) == (scorer, tagging, decoders)
     assert (model["max_entity_length"] > 0) == lengths == params["dataset_reader"]["entity_lengths"]
@@ -122,7 +124,10 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
         indexer = params[reader]["token_indexers"]["transformer"]
         assert indexer == {"type": "pretrained_transformer_mismatched", "model_name": transformer["model_name"], "max_length": 512}
         assert set(params[reader]["token_indexers"]) == set(embedders)
-    assert model["encoder"] == {"type": "averaged_bidirectional", "input_size": 384, "hidden_size": 300, "cell": "lstm"}
+    if "_nobilstm" in config.stem:
+        assert model["encoder"] == {"type": "pooled_state", "input_size": 384, "hidden_size": 384, "cell": "lstm"}
+    else:
+        assert model["encoder"] == {"type": "averaged_bidirectional", "input_size": 384, "hidden_size": 300, "cell": "lstm"}
     trainer = params["trainer"]
     assert trainer["learning_rate_scheduler"]["type"] == "linear_with_warmup"
     assert trainer["grad_norm"] == 5.0
@@ -133,7 +138,7 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     # parameters and nothing else
     for section in (model["source_embedder"]["token_embedders"]["transformer"],):
         section["model_name"] = tiny_bert
-    model["encoder"].update(input_size=16, hidden_size=8)
+    model["encoder"].update(input_size=16, hidden_size=8)  # (pooled_state: projected to 8)
     model["attention"].update(vector_dim=8, matrix_dim=8)
     vocab = Vocabulary(
         {"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"]
