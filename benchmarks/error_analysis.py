@@ -19,6 +19,7 @@ Decoding switches (``model.beam_size``, ``model.max_decoding_triplets``) are rea
 """
 import argparse
 import json
+import os
 import sys
 import time
 from collections import Counter, defaultdict
@@ -135,6 +136,7 @@ def main() -> None:
     }
     text = json.dumps(report, indent=1)
     if args.output:
+        os.makedirs(os.path.dirname(args.output) or ".", exist_ok=True)
         with open(args.output, "w") as handle:
             handle.write(text + "\n")
     print(text)
