@@ -12,9 +12,8 @@ from allennlp.training.metrics import SpanBasedF1Measure
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE, TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
-from copymtl_allennlp.modules.averaged_encoder import AveragedBidirectionalEncoder
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
-from copymtl_allennlp.modules.pooled_state_encoder import PooledStateEncoder
+from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
@@ -36,8 +35,9 @@ class CopyMTL(Model):
     | CopyMTL-One  | selu        | false             | true         | 1            | 0                 |
     | CopyMTL-Mul  | selu        | false             | true         | max_triplets | 0                 |
 
-    Encoder: an :class:`AveragedBidirectionalEncoder` (BiLSTM or BiGRU, directions averaged) whose
-    final state starts the decoder. Decoder: :class:`TripletDecoder`. Tagging head:
+    Encoder: a :class:`DecoderStateEncoder`, the paper's :class:`AveragedBidirectionalEncoder`
+    (BiLSTM or BiGRU, directions averaged; its final state starts the decoder) or, over a contextual
+    embedder, :class:`PooledStateEncoder` (the decoder starts from the masked mean). Decoder: :class:`TripletDecoder`. Tagging head:
     :class:`TaggingHead` (emission layer + CRF, BIO). Loss (Eq. 14): ``L = λ·L_E + L_D`` with
     ``λ = tagging_loss_weight``; both terms are means over the sentences of the batch.
 
@@ -107,7 +107,7 @@ class CopyMTL(Model):
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
-        if not isinstance(encoder, (AveragedBidirectionalEncoder, PooledStateEncoder)):
+        if not isinstance(encoder, DecoderStateEncoder):
             raise ConfigurationError(
                 "the encoder must be 'averaged_bidirectional' or 'pooled_state': the decoder starts from its state (h, c)"
             )

@@ -1,5 +1,6 @@
 from copymtl_allennlp.modules.averaged_encoder import AveragedBidirectionalEncoder
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
+from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder
 from copymtl_allennlp.modules.pooled_state_encoder import PooledStateEncoder
 from copymtl_allennlp.modules.tagging_head import TaggingHead, entity_starts
 from copymtl_allennlp.modules.triplet_decoder import TripletDecoder

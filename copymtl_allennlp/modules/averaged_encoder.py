@@ -1,18 +1,17 @@
 from typing import List, Optional, Tuple
 
 import torch
-from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
+from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder, RnnState
 from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
 
-RnnState = Tuple[torch.Tensor, Optional[torch.Tensor]]  # (h, c); c is None for a GRU
 MASKED_LOOP_FOR_INFERENCE = True  # a one-layer LSTM on a CPU runs the loop at inference too (2+ sentences)
 
 
 @Seq2SeqEncoder.register("averaged_bidirectional")
-class AveragedBidirectionalEncoder(Seq2SeqEncoder):
+class AveragedBidirectionalEncoder(DecoderStateEncoder):
     """A bidirectional LSTM (or GRU) whose two directions are **averaged**, not concatenated, as in
     CopyRE's and CopyMTL's released code: the output size is ``hidden_size``.
 
@@ -32,26 +31,9 @@ class AveragedBidirectionalEncoder(Seq2SeqEncoder):
     """
 
     def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm", num_layers: int = 1) -> None:
-        super().__init__()
-        if cell not in ("lstm", "gru"):
-            raise ConfigurationError(f"cell must be 'lstm' or 'gru', got {cell!r}")
+        super().__init__(input_size, hidden_size, cell)
         rnn_class = torch.nn.LSTM if cell == "lstm" else torch.nn.GRU
-        self.cell = cell
         self.rnn = rnn_class(input_size, hidden_size, num_layers=num_layers, bidirectional=True, batch_first=True)
-        self._input_size = input_size
-        self._hidden_size = hidden_size
-
-    def get_input_dim(self) -> int:
-        return self._input_size
-
-    def get_output_dim(self) -> int:
-        return self._hidden_size
-
-    def is_bidirectional(self) -> bool:
-        return False  # the outputs are not a concatenation of two directions
-
-    def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        return self.forward_with_state(inputs, mask)[0]
 
     def forward_with_state(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, RnnState]:
         if self._use_masked_loop(inputs):

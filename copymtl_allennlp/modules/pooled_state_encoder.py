@@ -1,15 +1,14 @@
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
-from allennlp.common.checks import ConfigurationError
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 from allennlp.nn import util
 
-RnnState = Tuple[torch.Tensor, Optional[torch.Tensor]]  # (h, c); c is None for a GRU decoder
+from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder, RnnState
 
 
 @Seq2SeqEncoder.register("pooled_state")
-class PooledStateEncoder(Seq2SeqEncoder):
+class PooledStateEncoder(DecoderStateEncoder):
     """No recurrent encoder: the embeddings (e.g. a pretrained transformer's contextual word
     vectors) are the encoder outputs ``o_i``, projected to ``hidden_size`` when their width differs,
     and the decoder starts from their masked mean (``h``; the cell state ``c`` starts at zero).
@@ -20,25 +19,8 @@ class PooledStateEncoder(Seq2SeqEncoder):
     """
 
     def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm") -> None:
-        super().__init__()
-        if cell not in ("lstm", "gru"):
-            raise ConfigurationError(f"cell must be 'lstm' or 'gru', got {cell!r}")
-        self.cell = cell
+        super().__init__(input_size, hidden_size, cell)
         self.projection = torch.nn.Linear(input_size, hidden_size) if input_size != hidden_size else None
-        self._input_size = input_size
-        self._hidden_size = hidden_size
-
-    def get_input_dim(self) -> int:
-        return self._input_size
-
-    def get_output_dim(self) -> int:
-        return self._hidden_size
-
-    def is_bidirectional(self) -> bool:
-        return False
-
-    def forward(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
-        return self.forward_with_state(inputs, mask)[0]
 
     def forward_with_state(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, RnnState]:
         # shape: (batch_size, seq_len, hidden_size), zero at padding
