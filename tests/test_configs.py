@@ -136,8 +136,7 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
 
     # built on the tiny local BERT (hidden 16): the parameter group holds the transformer's
     # parameters and nothing else
-    for section in (model["source_embedder"]["token_embedders"]["transformer"],):
-        section["model_name"] = tiny_bert
+    transformer["model_name"] = tiny_bert
     model["encoder"].update(input_size=16, hidden_size=8)  # (pooled_state: projected to 8)
     model["attention"].update(vector_dim=8, matrix_dim=8)
     vocab = Vocabulary(

