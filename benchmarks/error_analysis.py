@@ -27,7 +27,7 @@ from typing import Dict, List, Sequence
 
 from allennlp.models.archival import load_archive
 
-import copymtl_allennlp  # noqa: F401  (registers the components)
+import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 from copymtl_allennlp.data.triplets import Triplet
 
 CATEGORIES = ("correct", "boundary", "swapped", "relation", "one_entity", "missing")

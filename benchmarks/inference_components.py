@@ -32,7 +32,7 @@ from typing import Callable, Dict
 import torch
 from allennlp.models import load_archive
 
-import copymtl_allennlp  # noqa: F401
+import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 from copymtl_allennlp.modules import triplet_decoder
 from copymtl_allennlp.predictors import CopyMTLPredictor
 

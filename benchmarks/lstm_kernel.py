@@ -17,7 +17,7 @@ from typing import Callable, Dict, List
 
 import torch
 
-import copymtl_allennlp  # noqa: F401  (the process's allocator settings, as in training)
+import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 from copymtl_allennlp.modules import lstm_layer
 from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
 

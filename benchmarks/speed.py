@@ -42,7 +42,7 @@ from allennlp.models.archival import archive_model
 from allennlp.modules.token_embedders import PretrainedTransformerMismatchedEmbedder
 from train_speed import measure_training, switch_off
 
-import copymtl_allennlp  # noqa: F401
+import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 from copymtl_allennlp.modules import PooledStateEncoder
 from copymtl_allennlp.predictors import CopyMTLPredictor
 

@@ -31,7 +31,7 @@ from allennlp.models import Model
 from allennlp.nn.util import get_text_field_mask
 from allennlp.training.optimizers import Optimizer
 
-import copymtl_allennlp  # noqa: F401
+import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 
 
 def default_data_paths(data: str) -> None:

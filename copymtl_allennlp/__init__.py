@@ -1,20 +1,20 @@
 """CopyMTL and the CopyRE family of joint entity-relation extraction models for AllenNLP.
 
-Importing this package registers every component (``--include-package copymtl_allennlp`` or the
-``.allennlp_plugins`` file at the repository root).
+``import copymtl_allennlp`` is light: it imports neither torch nor AllenNLP, so that
+``copymtl-convert`` starts at once. The components register with AllenNLP when
+:mod:`copymtl_allennlp.plugin` is imported: by ``--include-package copymtl_allennlp``, by the
+``.allennlp_plugins`` file at the repository root, by :func:`load_extractor` (the Python API), or
+by ``import copymtl_allennlp.plugin`` in a program of your own.
 """
-from copymtl_allennlp.version import VERSION as __version__
-from copymtl_allennlp.allocator import keep_freed_memory
+from typing import Any
 
-keep_freed_memory()  # reuse freed memory (glibc); COPYMTL_KEEP_FREED_MEMORY=0 turns it off
+from copymtl_allennlp.version import VERSION as __version__  # noqa: F401
 
 
-import copymtl_allennlp.data.tokenizers  # noqa: F401  (registers "spacy_rules")
-import copymtl_allennlp.dataset_readers  # noqa: F401
-import copymtl_allennlp.metrics  # noqa: F401
-import copymtl_allennlp.modules  # noqa: F401
-import copymtl_allennlp.models  # noqa: F401
-import copymtl_allennlp.predictors  # noqa: F401
-import copymtl_allennlp.training  # noqa: F401  (the training_set_f1 callback)
+def load_extractor(archive_path: str, cuda_device: int = -1) -> Any:
+    """The Python API: ``extract = load_extractor("model.tar.gz")``, then ``extract("text")``.
+    See :func:`copymtl_allennlp.predictors.copymtl.load_extractor`."""
+    import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
+    from copymtl_allennlp.predictors.copymtl import load_extractor as load
 
-from copymtl_allennlp.predictors import load_extractor  # noqa: E402  (the Python API)
+    return load(archive_path, cuda_device)

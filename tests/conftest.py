@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-import copymtl_allennlp  # noqa: F401  (registers every component)
+import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"

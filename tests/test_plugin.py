@@ -11,15 +11,25 @@ from tests.conftest import ROOT
 ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
 
 
-def test_importing_the_package_registers_components():
-    import copymtl_allennlp  # noqa: F401
+def test_importing_the_plugin_registers_components():
+    import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 
     assert DatasetReader.by_name("copymtl").__name__ == "CopyMTLDatasetReader"
     assert Metric.by_name("triplet_f1").__name__ == "TripletF1"
 
 
+def test_the_package_and_the_converter_import_neither_torch_nor_allennlp():
+    code = (
+        "import sys, copymtl_allennlp, copymtl_allennlp.commands.convert; "
+        "print(sorted(m for m in ('torch', 'allennlp', 'transformers') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"
+
+
 def test_plugins_file_names_the_package():
-    assert (ROOT / ".allennlp_plugins").read_text().split() == ["copymtl_allennlp"]
+    assert (ROOT / ".allennlp_plugins").read_text().split() == ["copymtl_allennlp.plugin"]
 
 
 def test_cli_finds_the_plugin_without_flags_and_prints_no_noise():

@@ -44,23 +44,45 @@ class InterruptOnce(TrainerCallback):
             raise RuntimeError("interrupted")
 
 
-def test_recover_after_an_interrupted_run(tmp_path):
+# dropout and word dropout draw from torch's generator, the shuffled batches from Python's
+NOISY = {"model.dropout": 0.3, "model.word_dropout": 0.2, "trainer.num_epochs": 3}
+
+
+def _metrics(run):
+    with open(os.path.join(run, "metrics.json")) as handle:
+        return json.load(handle)
+
+
+@pytest.mark.parametrize("random_state_callback", [True, False])
+def test_recover_ends_where_the_uninterrupted_run_ends(tmp_path, random_state_callback):
+    callbacks = [{"type": "random_state_checkpoint"}] if random_state_callback else []
+    uninterrupted = str(tmp_path / "uninterrupted")
+    train_model_from_file(CONFIG, uninterrupted, overrides=json.dumps(dict(NOISY, **{"trainer.callbacks": callbacks})))
+
     run = str(tmp_path / "run")
-    overrides = json.dumps({"trainer.callbacks": [{"type": "interrupt_once_in_epoch_1", "marker": str(tmp_path / "m")}]})
+    interrupt = [{"type": "interrupt_once_in_epoch_1", "marker": str(tmp_path / "m")}]
+    overrides = json.dumps(dict(NOISY, **{"trainer.callbacks": interrupt + callbacks}))
     with pytest.raises(RuntimeError, match="interrupted"):
         train_model_from_file(CONFIG, run, overrides=overrides)
     assert not os.path.exists(os.path.join(run, "model.tar.gz"))
     # the checkpoint of epoch 0 is loaded (torch's weights_only load) and training goes on
     train_model_from_file(CONFIG, run, overrides=overrides, recover=True)
-    with open(os.path.join(run, "metrics.json")) as handle:
-        metrics = json.load(handle)
-    assert metrics["epoch"] == 1 and "validation_f1" in metrics
     assert os.path.exists(os.path.join(run, "model.tar.gz"))
+
+    expected, recovered = _metrics(uninterrupted), _metrics(run)
+    assert recovered["epoch"] == 2
+    keys = ("training_loss", "validation_loss", "validation_f1", "validation_tagging_f1", "best_epoch")
+    same = [recovered[key] == expected[key] for key in keys]
+    if random_state_callback:
+        assert all(same), {key: (recovered[key], expected[key]) for key in keys}
+    else:
+        # without the random state, the recovered run draws other batches and dropout from epoch 1 on
+        assert recovered["training_loss"] != expected["training_loss"]
 
 
 def test_training_set_f1_callback_and_fig4_plot(tmp_path):
     run = str(tmp_path / "run")
-    overrides = json.dumps({"trainer.callbacks": [{"type": "training_set_f1", "max_sentences": 4}]})
+    overrides = json.dumps({"trainer.callbacks": [{"type": "training_set_f1", "max_sentences": 4}, {"type": "random_state_checkpoint"}]})
     train_model_from_file(CONFIG, run, overrides=overrides)
     for epoch in (0, 1):
         with open(os.path.join(run, f"training_set_f1_epoch_{epoch}.json")) as handle:

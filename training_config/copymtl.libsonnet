@@ -134,10 +134,12 @@
         num_epochs: num_epochs,
         validation_metric: "+f1",
         [if patience != null then "patience"]: patience,
-        // the training curve of Fig. 4: F1 on (a sample of) the training set after each epoch
-        [if training_set_f1_sentences > 0 then "callbacks"]: [
+        // the training curve of Fig. 4 (F1 on a sample of the training set after each epoch), then
+        // the random-number state saved in each checkpoint, so that --recover ends where an
+        // uninterrupted run ends (last: it records the state after the other callbacks)
+        callbacks: (if training_set_f1_sentences > 0 then [
           {type: "training_set_f1", max_sentences: training_set_f1_sentences},
-        ],
+        ] else []) + [{type: "random_state_checkpoint"}],
       },
       random_seed: seed,
       numpy_seed: seed,

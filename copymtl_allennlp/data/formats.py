@@ -24,8 +24,13 @@ in the tokens. The rule, applied per triplet:
 3. an entity that is not found at all is an error (or, with ``on_error="skip"``, the sentence is
    skipped and counted).
 
-Within a sentence, repeated triplets are removed (the first one kept) and counted.
+Within a sentence, repeated triplets are removed (the first one kept) and counted. Files are
+UTF-8 (a byte-order mark is read as one); a byte that is not UTF-8 is a located error. Canonical
+JSONL records hold exactly ``tokens`` and ``triplets`` (an empty list for a sentence without
+triplets): a missing ``triplets`` or another field is an error, so that a misspelt key does not
+read as a sentence without triplets. A token is a string with a non-whitespace character.
 """
+import codecs
 import json
 import logging
 import os
@@ -63,25 +68,46 @@ class RecordError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-def _jsonl_records(path: str) -> Iterator[Tuple[int, str]]:
-    """Non-blank lines, unparsed: a malformed line is the record's problem (skippable)."""
-    with open(path, encoding="utf-8") as handle:
+def _jsonl_records(path: str) -> Iterator[Tuple[int, bytes]]:
+    """Non-blank lines, undecoded: a line that is not UTF-8 or not JSON is the record's problem
+    (skippable). A UTF-8 byte-order mark at the start of the file is dropped."""
+    with open(path, "rb") as handle:
         for line_number, line in enumerate(handle, start=1):
+            if line_number == 1 and line.startswith(codecs.BOM_UTF8):
+                line = line[len(codecs.BOM_UTF8) :]
             if line.strip():
                 yield line_number, line
 
 
-def _parse_line(line: str) -> Any:
+def _decoding_problem(data: bytes, error: UnicodeDecodeError) -> str:
+    column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+    return f"not UTF-8 (byte 0x{data[error.start]:02x} at column {column})"
+
+
+def _parse_line(line: bytes) -> Any:
     try:
-        return json.loads(line)
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise RecordError(_decoding_problem(line, error))
+    try:
+        return json.loads(text)
     except json.JSONDecodeError as error:
         raise RecordError(f"malformed JSON ({error.msg}, column {error.colno})")
 
 
+def _read_text(path: str) -> str:
+    """A whole file as text (a leading byte-order mark dropped); not UTF-8 is located."""
+    with open(path, "rb") as handle:
+        data = handle.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise DataFormatError(path, data.count(b"\n", 0, error.start) + 1, _decoding_problem(data, error))
+
+
 def _json_array_records(path: str) -> Iterator[Tuple[int, Any]]:
     """The elements of a top-level JSON list, each with the line on which it starts."""
-    with open(path, encoding="utf-8") as handle:
-        text = handle.read()
+    text = _read_text(path)
     decoder = json.JSONDecoder()
 
     def line_of(offset: int) -> int:
@@ -115,9 +141,10 @@ def _json_array_records(path: str) -> Iterator[Tuple[int, Any]]:
 
 def detect_format(path: str) -> str:
     """Guesses the format from the first non-blank content of the file."""
-    with open(path, encoding="utf-8") as handle:
+    with open(path, "rb") as handle:
         head = handle.read(4096)
-    stripped = head.lstrip()
+    # for detection only: a bad byte here is reported, located, when the records are read
+    stripped = head.decode("utf-8-sig", errors="replace").lstrip()
     if not stripped:
         raise DataFormatError(path, 1, "the file is empty")
     if stripped.startswith("["):
@@ -224,13 +251,33 @@ def _span(value: Any, role: str, num_tokens: int) -> Span:
     return start, end
 
 
+JSONL_FIELDS = ("tokens", "triplets")
+
+
+def token_problem(tokens: Sequence[Any]) -> Optional[str]:
+    """What is wrong with a token list, or ``None``: the one rule of the reader and the predictor
+    (a token is a string with at least one non-whitespace character)."""
+    if not tokens:
+        return "empty sentence"
+    for index, token in enumerate(tokens):
+        if not isinstance(token, str):
+            return f"token {index} must be a string, got {type(token).__name__}"
+        if not token.strip():
+            return f"token {index} is {'empty' if not token else 'whitespace only'} ({token!r})"
+    return None
+
+
 def sentence_from_jsonl(record: Any) -> Sentence:
     tokens = _field(record, "tokens", list, "a list of strings")
-    if not tokens:
-        raise RecordError("empty sentence")
-    if not all(isinstance(t, str) and t for t in tokens):
-        raise RecordError("field 'tokens' must hold non-empty strings")
-    raw_triplets = record.get("triplets", [])
+    problem = token_problem(tokens)
+    if problem:
+        raise RecordError(problem)
+    unknown = [key for key in record if key not in JSONL_FIELDS]
+    if unknown:
+        raise RecordError(f"unknown field {unknown[0]!r} (a record holds 'tokens' and 'triplets')")
+    if "triplets" not in record:
+        raise RecordError("missing field 'triplets' (a list, empty for a sentence without triplets)")
+    raw_triplets = record["triplets"]
     if not isinstance(raw_triplets, list):
         raise RecordError("field 'triplets' must be a list")
     triplets = []
@@ -300,8 +347,7 @@ class IdDecoder:
     @staticmethod
     def _invert(path: str, what: str) -> Dict[int, str]:
         try:
-            with open(path, encoding="utf-8") as handle:
-                mapping = json.load(handle)
+            mapping = json.loads(_read_text(path))
         except FileNotFoundError:
             raise DataFormatError(path, 1, f"{what} vocabulary not found (needed by the copyre_ids format)")
         except json.JSONDecodeError as error:
@@ -355,14 +401,18 @@ def read_sentences(
     Bad records raise :class:`DataFormatError` naming the file, the line and the problem; with
     ``on_error="skip"`` they are logged, counted in ``stats["skipped"]`` and left out instead.
     ``stats`` (a ``Counter``) also receives ``sentences``, ``triplets`` (after duplicate removal),
-    ``duplicates_removed``, ``accent_or_case_folded``, ``multiple_occurrences`` and
-    ``entities_not_found``.
+    ``duplicates_removed``, ``accent_or_case_folded``, ``multiple_occurrences``,
+    ``entities_not_found`` and ``head_equals_tail`` (triplets whose head and tail are the same
+    span: kept, as the benchmarks' gold has them, e.g. 41 in WebNLG exact train).
     """
     if on_error not in ON_ERROR:
         raise ValueError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
     stats = Counter() if stats is None else stats
+    # an error in a file whose format was guessed says what it was read as
+    detected = ""
     if format == "auto":
         format = detect_format(path)
+        detected = f" (read as {format}, detected from the start of the file; the format option chooses another)"
     if format not in FORMATS:
         raise ValueError(f"unknown format {format!r}; expected 'auto' or one of {FORMATS}")
     locator = EntityLocator(stats)
@@ -387,7 +437,7 @@ def read_sentences(
         try:
             sentence = convert(record)
         except RecordError as error:
-            located = DataFormatError(path, line, str(error), "sentence" if format == "copyre_ids" else "line")
+            located = DataFormatError(path, line, f"{error}{detected}", "sentence" if format == "copyre_ids" else "line")
             if on_error == "raise":
                 raise located from None
             stats["skipped"] += 1
@@ -395,6 +445,7 @@ def read_sentences(
             continue
         sentence.triplets, dropped = deduplicate(sentence.triplets)
         stats["duplicates_removed"] += dropped
+        stats["head_equals_tail"] += sum(t.head == t.tail for t in sentence.triplets)
         stats["sentences"] += 1
         stats["triplets"] += len(sentence.triplets)
         yield line, sentence
@@ -403,8 +454,7 @@ def read_sentences(
 def _copyre_id_records(path: str) -> Iterator[Tuple[int, Any]]:
     """CopyRE id files hold two parallel lists; a record's 'line' is its sentence number (1-based)."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            data = json.load(handle)
+        data = json.loads(_read_text(path))
     except json.JSONDecodeError as error:
         raise DataFormatError(path, error.lineno, f"malformed JSON ({error.msg}, column {error.colno})")
     if not (isinstance(data, list) and len(data) == 2 and all(isinstance(part, list) for part in data)):

@@ -18,6 +18,22 @@ TRIPLET_ORDERS = ("given", "shuffle", "sorted")
 RELATION_NAMESPACE = "relation_labels"
 TAG_NAMESPACE = "entity_tags"
 NA_POSITION = -1  # an NA slot in the copy and relation targets
+UNSEEN_RELATION = -2  # a target relation that the model's vocabulary does not hold
+
+
+class RelationLabelField(LabelField):
+    """A target relation; one that the vocabulary does not hold (a relation of the evaluation data
+    that training never saw) is indexed as ``UNSEEN_RELATION`` instead of failing. The model leaves
+    such triplets out of its decoder targets; the metric still counts them as gold (see
+    :class:`~copymtl_allennlp.models.copymtl.CopyMTL`)."""
+
+    __slots__ = ()
+
+    def index(self, vocab) -> None:  # type: ignore[override]
+        if self._label_id is None and self.label not in vocab.get_token_to_index_vocabulary(self._label_namespace):
+            self._label_id = UNSEEN_RELATION
+            return
+        super().index(vocab)
 
 
 @DatasetReader.register("copymtl")
@@ -37,7 +53,7 @@ class CopyMTLDatasetReader(DatasetReader):
     ``entity_tags``        BIO tags of every entity mention (namespace ``entity_tags``), for the
                            CRF tagging head;
     ``target_relations``   ``max_triplets`` relation labels (namespace ``relation_labels``); an NA
-                           slot is ``-1``;
+                           slot is ``-1``, a relation the vocabulary lacks ``-2``;
     ``target_head_ends``,  ``max_triplets`` last-token positions of head and tail, ``-1`` for NA;
     ``target_tail_ends``
     ``target_head_lengths``, ``target_tail_lengths`` (only with ``entity_lengths=True``): entity
@@ -105,6 +121,7 @@ class CopyMTLDatasetReader(DatasetReader):
             ("longer_than_max_sentence_length", f"sentences longer than {self.max_sentence_length} tokens skipped"),
             ("more_than_max_triplets", f"sentences with more than {self.max_triplets} triplets (decoder targets keep the first {self.max_triplets}; gold for the metric keeps all)"),
             ("overlapping_mentions_untagged", "overlapping entity mentions left out of the BIO tags"),
+            ("head_equals_tail", "triplets whose head and tail are the same span (kept as gold)"),
         ):
             if stats[key]:
                 logger.warning("%s: %d %s", file_path, stats[key], what)
@@ -143,8 +160,8 @@ class CopyMTLDatasetReader(DatasetReader):
 
     def _target_fields(self, triplets: List[Triplet]) -> Dict[str, Field]:
         na_slots = self.max_triplets - len(triplets)
-        relations: List[Field] = [LabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
-        relations += [LabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)] * na_slots
+        relations: List[Field] = [RelationLabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
+        relations += [RelationLabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)] * na_slots
 
         def positions(values: List[int], na: int) -> TensorField:
             return TensorField(torch.tensor(values + [na] * na_slots, dtype=torch.long), padding_value=na)

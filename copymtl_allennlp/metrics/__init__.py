@@ -1,1 +1,2 @@
+from copymtl_allennlp.metrics.span_f1 import DistributedSpanF1
 from copymtl_allennlp.metrics.triplet_f1 import TripletF1

@@ -16,16 +16,20 @@ corpus (micro average).
     TPLinker, PRGC, OneRel compare triplets as text): a triplet is (relation, head words, tail
     words), so a predicted entity is right at any occurrence of its words in the sentence.
 
+``unseen_relation_triplets`` (with ``known_relations``, only when there are any): gold triplets
+    whose relation is not among ``known_relations`` (the model's vocabulary), which the model can
+    never predict; they count in every recall like any other gold triplet.
+
 The released CopyMTL code counts a predicted relation (entity pair) as correct whenever it
 occurs anywhere in the sentence's gold, so one gold relation can be matched many times and
 recall can exceed 1; the multiset matching here differs only in such sentences.
 """
 from collections import Counter
-from typing import Dict, Hashable, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Collection, Dict, Hashable, Iterable, List, Optional, Sequence, Set, Tuple
 
 import torch
-import torch.distributed as dist
 from allennlp.common.util import is_distributed
+from allennlp.nn.util import dist_reduce_sum
 from allennlp.training.metrics import Metric
 
 from copymtl_allennlp.data.triplets import Triplet
@@ -57,13 +61,15 @@ def _prf(correct: int, predicted: int, gold: int) -> Tuple[float, float, float]:
 class TripletF1(Metric):
     supports_distributed = True
 
-    def __init__(self) -> None:
+    def __init__(self, known_relations: Optional[Collection[str]] = None) -> None:
+        self._known_relations = None if known_relations is None else frozenset(known_relations)
         self.reset()
 
     def reset(self) -> None:
         # for each kind: [correct, predicted, gold]
         self._counts: Dict[str, List[int]] = {kind: [0, 0, 0] for kind in COUNTS}
         self._swaps = 0
+        self._unseen_relations = 0
         self._text_scored = False
 
     def __call__(  # type: ignore[override]
@@ -81,6 +87,8 @@ class TripletF1(Metric):
         for index, (predicted_list, gold_list) in enumerate(zip(predicted_triplets, gold_triplets)):
             predicted = {t for t in predicted_list if not _is_na(t)}
             gold = {t for t in gold_list if not _is_na(t)}
+            if self._known_relations is not None:
+                self._unseen_relations += sum(t.relation not in self._known_relations for t in gold)
             self._add("strict", len(predicted & gold), len(predicted), len(gold))
             lenient_predicted = {t.last_tokens() for t in predicted}
             lenient_gold = {t.last_tokens() for t in gold}
@@ -113,11 +121,10 @@ class TripletF1(Metric):
         counts[2] += gold
 
     def get_metric(self, reset: bool = False) -> Dict[str, float]:
-        flat = [c for kind in COUNTS for c in self._counts[kind]] + [self._swaps]
+        flat = [c for kind in COUNTS for c in self._counts[kind]] + [self._swaps, self._unseen_relations, int(self._text_scored)]
         if is_distributed():
-            totals = torch.tensor(flat, dtype=torch.long)
-            dist.all_reduce(totals, op=dist.ReduceOp.SUM)
-            flat = totals.tolist()
+            # on the process group's device (NCCL reduces CUDA tensors only)
+            flat = dist_reduce_sum(torch.tensor(flat, dtype=torch.long)).tolist()
         metrics: Dict[str, float] = {}
         for index, kind in enumerate(COUNTS):
             precision, recall, f1 = _prf(*flat[3 * index : 3 * index + 3])
@@ -125,10 +132,13 @@ class TripletF1(Metric):
             metrics[f"{prefix}precision"] = precision
             metrics[f"{prefix}recall"] = recall
             metrics[f"{prefix}f1"] = f1
-        if not self._text_scored:
+        swaps, unseen_relations, text_scored = flat[-3:]
+        if not text_scored:
             for key in ("text_precision", "text_recall", "text_f1"):
                 del metrics[key]  # no sentence came with its tokens
-        metrics["swaps"] = float(flat[-1])
+        metrics["swaps"] = float(swaps)
+        if unseen_relations:
+            metrics["unseen_relation_triplets"] = float(unseen_relations)
         if reset:
             self.reset()
         return metrics

@@ -1,3 +1,4 @@
+import logging
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -10,13 +11,15 @@ from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import SpanBasedF1Measure
 
 from copymtl_allennlp.data.triplets import Triplet
-from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE, TAG_NAMESPACE
-from copymtl_allennlp.metrics import TripletF1
+from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
+from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
+
+logger = logging.getLogger(__name__)
 
 # where an entity's first token comes from (CopyMTL's docstring)
 ENTITY_STARTS = ("tags", "length", "last_token")
@@ -73,6 +76,11 @@ class CopyMTL(Model):
     end) already decoded for the sentence, so a decoding step is not spent on a repeat (which the
     output drops). All three are read at inference only, so they can be changed on a trained archive
     (``allennlp evaluate ... -o '{"model.beam_size": 4}'``).
+
+    Evaluation data may hold relations that training never saw (the public WebNLG test split has
+    one such triplet). Such a gold triplet can never be predicted: it counts in the metric's
+    recall, is left out of the decoder targets (the triplets after it move up), and the number met
+    is reported as the metric ``unseen_relation_triplets`` and logged at the end of an evaluation.
     """
 
     default_predictor = "copymtl"
@@ -181,9 +189,9 @@ class CopyMTL(Model):
         self.beam_size = beam_size
         self.max_decoding_triplets = max_decoding_triplets or max_triplets
         self.block_repeated_triplets = block_repeated_triplets
-        self._triplet_f1 = TripletF1()
+        self._triplet_f1 = TripletF1(known_relations=vocab.get_token_to_index_vocabulary(RELATION_NAMESPACE))
         self._tagging_f1 = (
-            SpanBasedF1Measure(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
+            DistributedSpanF1(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
         )
         initializer(self)
 
@@ -223,6 +231,7 @@ class CopyMTL(Model):
                     raise ConfigurationError("length prediction needs the reader's entity_lengths: true")
                 targets["head_lengths"] = target_head_lengths
                 targets["tail_lengths"] = target_tail_lengths
+            targets = self._without_unseen_relations(targets)
         searched = not self.training and (
             self.beam_size > 1 or self.max_decoding_triplets != self.decoder.max_triplets or self.block_repeated_triplets
         )
@@ -285,6 +294,22 @@ class CopyMTL(Model):
             if metadata and "gold_triplets" in metadata[0]:
                 self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
         return output
+
+    @staticmethod
+    def _without_unseen_relations(targets: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
+        """The decoder targets without the triplets whose relation the vocabulary lacks: the later
+        triplets of a sentence move up, in order, and NA slots fill the end."""
+        # shape: (batch_size, max_triplets)
+        unseen = targets["relations"] == UNSEEN_RELATION
+        if not unseen.any():
+            return targets
+        # a stable sort puts the known triplets first, in their order
+        order = torch.sort(unseen.long(), dim=1, stable=True).indices
+        moved = unseen.gather(1, order)
+        return {
+            key: value.gather(1, order).masked_fill(moved, 0 if key.endswith("_lengths") else NA_POSITION)
+            for key, value in targets.items()
+        }
 
     def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:
         """Word dropout, in training: each token is read as the unknown word with probability
@@ -372,6 +397,12 @@ class CopyMTL(Model):
         if self.training:
             return {}  # sentences are decoded, and scored, only in evaluation
         metrics = self._triplet_f1.get_metric(reset)
+        if reset and metrics.get("unseen_relation_triplets"):
+            logger.warning(
+                "%d gold triplets have a relation that the model's vocabulary lacks (training never saw it): "
+                "counted in recall, never predicted",
+                metrics["unseen_relation_triplets"],
+            )
         if self._tagging_f1 is not None:
             tagging = self._tagging_f1.get_metric(reset)
             metrics["tagging_precision"] = float(tagging["precision-overall"])

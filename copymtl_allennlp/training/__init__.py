@@ -1,2 +1,3 @@
 from copymtl_allennlp.training.optimizers import FusedAdamOptimizer
 from copymtl_allennlp.training.training_set_f1 import TrainingSetF1
+from copymtl_allennlp.training.random_state import RandomStateCheckpoint

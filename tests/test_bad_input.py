@@ -1,0 +1,160 @@
+"""Bad input at every entry point: each case gives the exact message a user sees.
+
+Entry points: ``reader`` (the dataset reader on a file: ``allennlp train`` / ``evaluate``),
+``convert`` (``copymtl-convert``, standard error), ``predict`` (the lines of ``allennlp
+predict``: a skipped line's output record) and ``api`` (the Python extractor).
+"""
+import codecs
+import json
+import logging
+import re
+
+import pytest
+from allennlp.commands.train import train_model_from_file
+
+from copymtl_allennlp import load_extractor
+from copymtl_allennlp.commands.convert import main as convert
+from copymtl_allennlp.data.formats import DataFormatError
+from copymtl_allennlp.dataset_readers import CopyMTLDatasetReader
+from tests.conftest import FIXTURES
+
+GOOD = '{"tokens": ["Paris", "is", "nice"], "triplets": []}\n'
+CASREL = '[{"text": "Paris is in France", "triple_list": [["Paris", "capital_of", "France"]]}]'
+
+# (case, file content, message after "<file>, " for the reader and the converter)
+FILE_CASES = [
+    ("not UTF-8 (JSONL)", GOOD.encode() + b'{"tokens": ["caf\xe9"], "triplets": []}\n',
+     "line 2: not UTF-8 (byte 0xe9 at column 17) "
+     "(read as jsonl, detected from the start of the file; the format option chooses another)"),
+    ("not UTF-8 (casrel)", b'[{"text": "caf\xe9 x",\n "triple_list": []}]',
+     "line 1: not UTF-8 (byte 0xe9 at column 15)"),
+    ("no 'triplets'", '{"tokens": ["a", "b"]}\n',
+     "line 1: missing field 'triplets' (a list, empty for a sentence without triplets) "
+     "(read as jsonl, detected from the start of the file; the format option chooses another)"),
+    ("misspelt 'triplets'", '{"tokens": ["a", "b"], "triples": []}\n',
+     "line 1: unknown field 'triples' (a record holds 'tokens' and 'triplets') "
+     "(read as jsonl, detected from the start of the file; the format option chooses another)"),
+    ("whitespace-only token", '{"tokens": ["a", " "], "triplets": []}\n',
+     "line 1: token 1 is whitespace only (' ') "
+     "(read as jsonl, detected from the start of the file; the format option chooses another)"),
+    ("rel2id.json as input", '[{"0": "capital_of"}, {"capital_of": 0}]\n',
+     "line 1: missing field 'text' "
+     "(read as casrel, detected from the start of the file; the format option chooses another)"),
+]
+
+
+def _write(path, content):
+    if isinstance(content, str):
+        content = content.encode("utf-8")
+    path.write_bytes(content)
+    return str(path)
+
+
+@pytest.mark.parametrize("case, content, message", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_reader_names_file_line_and_problem(tmp_path, case, content, message):
+    path = _write(tmp_path / "data.jsonl", content)
+    with pytest.raises(DataFormatError) as error:
+        list(CopyMTLDatasetReader().read(path))
+    assert str(error.value) == f"{path}, {message}"
+
+
+@pytest.mark.parametrize("case, content, message", FILE_CASES, ids=[c[0] for c in FILE_CASES])
+def test_converter_names_file_line_and_problem(tmp_path, capsys, case, content, message):
+    path = _write(tmp_path / "data.json", content)
+    assert convert([path, str(tmp_path / "out.jsonl")]) == 1
+    assert capsys.readouterr().err.strip() == f"copymtl-convert: error: {path}, {message}"
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize("name, content", [("data.jsonl", GOOD), ("data.json", CASREL)])
+def test_a_byte_order_mark_is_read_as_one(tmp_path, name, content):
+    path = _write(tmp_path / name, codecs.BOM_UTF8 + content.encode())
+    instances = list(CopyMTLDatasetReader().read(path))
+    assert len(instances) == 1 and instances[0]["metadata"]["tokens"][0] == "Paris"
+    out = tmp_path / "out.jsonl"
+    assert convert([path, str(out), "--on-error", "skip"]) == 0
+    assert json.loads(out.read_text())["tokens"][0] == "Paris"
+
+
+def test_a_converter_that_writes_no_sentence_fails(tmp_path, capsys):
+    path = _write(tmp_path / "data.jsonl", '{"tokens": ["a"]}\n')
+    assert convert([path, str(tmp_path / "out.jsonl"), "--on-error", "skip"]) == 1
+    err = capsys.readouterr().err
+    assert "bad records skipped (--on-error skip): 1" in err
+    assert err.strip().endswith(f"copymtl-convert: error: {path}: no sentence to write; {tmp_path / 'out.jsonl'} not written")
+    assert not (tmp_path / "out.jsonl").exists()
+
+
+@pytest.mark.parametrize(
+    "output, message",
+    [
+        (".", "is a directory; give the path of the JSONL file to write"),
+        ("missing/out.jsonl", "its folder {tmp}/missing does not exist"),
+    ],
+)
+def test_converter_checks_the_output_before_reading(tmp_path, capsys, output, message):
+    # the input does not exist: the output's problem is found first
+    target = str(tmp_path / output) if output != "." else str(tmp_path)
+    assert convert([str(tmp_path / "no_such_input.json"), target]) == 1
+    expected = message.format(tmp=tmp_path)
+    assert capsys.readouterr().err.strip() == f"copymtl-convert: error: {target}: {expected}"
+
+
+def test_head_equal_to_tail_is_kept_counted_and_logged(tmp_path, caplog):
+    path = _write(tmp_path / "data.jsonl", '{"tokens": ["a", "b"], "triplets": [{"head": [0, 1], "relation": "r", "tail": [0, 1]}]}\n')
+    with caplog.at_level(logging.WARNING):
+        instances = list(CopyMTLDatasetReader().read(path))
+    assert len(instances[0]["metadata"]["gold_triplets"]) == 1
+    assert f"{path}: 1 triplets whose head and tail are the same span (kept as gold)" in caplog.text
+
+
+@pytest.fixture(scope="module")
+def archive(tmp_path_factory):
+    directory = tmp_path_factory.mktemp("bad_input_run")
+    train_model_from_file(str(FIXTURES / "configs" / "copymtl_tiny.jsonnet"), str(directory / "run"))
+    return str(directory / "run" / "model.tar.gz")
+
+
+# (case, input line of `allennlp predict`, the error of its output record)
+PREDICT_CASES = [
+    ("empty sentence", '{"sentence": ""}', "input line 2: empty sentence"),
+    ("both keys", '{"sentence": "a b", "tokens": ["a"]}', "input line 2: give either 'sentence' (raw text) or 'tokens' (a list), not both"),
+    ("whitespace-only token", '{"tokens": ["a", " "]}', "input line 2: token 1 is whitespace only (' ')"),
+    ("empty token", '{"tokens": ["a", ""]}', "input line 2: token 1 is empty ('')"),
+    ("tokens not a list", '{"tokens": "a b"}', "input line 2: 'tokens' must be a list of strings, got str"),
+    ("no text", '{"text": "a b"}', "input line 2: expected a 'sentence' (raw text) or 'tokens' (a list) field"),
+    ("malformed JSON", '{"sentence": "a"', "input line 2: malformed JSON (Expecting ',' delimiter, column 17)"),
+    ("not an object", '["a", "b"]', "input line 2: expected a JSON object, got list"),
+]
+
+
+@pytest.mark.parametrize("case, line, message", PREDICT_CASES, ids=[c[0] for c in PREDICT_CASES])
+def test_predict_skips_a_bad_line_with_an_error_record(archive, caplog, case, line, message):
+    predictor = load_extractor(archive)
+    records = [predictor.load_line(text) for text in ('{"sentence": "Paris is nice."}', line, '{"tokens": ["Paris"]}')]
+    with caplog.at_level(logging.WARNING):
+        outputs = predictor.predict_batch_json(records)
+    assert outputs[1] == {"error": message, "tokens": [], "triplets": []}
+    assert f"skipped {message} (1 lines skipped so far)" in caplog.text
+    # the lines around it are predicted, and the echo of the input holds the record alone
+    assert outputs[0]["tokens"] == ["Paris", "is", "nice", "."] and outputs[2]["tokens"] == ["Paris"]
+    assert json.dumps(records[0]) == '{"sentence": "Paris is nice."}'
+
+
+# (case, argument of extract(...), exception, message)
+API_CASES = [
+    ("a dict", {"sentence": "a b"}, TypeError, "expected a sentence (a string), or a list of sentences (strings or lists of tokens), got dict"),
+    ("an int", 5, TypeError, "expected a sentence (a string), or a list of sentences (strings or lists of tokens), got int"),
+    ("None", None, TypeError, "expected a sentence (a string), or a list of sentences (strings or lists of tokens), got None"),
+    ("a bad item", ["Paris is nice.", 5], TypeError, "item 1: expected a string or a list of tokens, got int"),
+    ("an empty item", ["Paris is nice.", "  "], ValueError, "item 1: empty sentence"),
+    ("a bad token", ["Paris is nice.", ["a", " "]], ValueError, "item 1: token 1 is whitespace only (' ')"),
+    ("an empty string", "", ValueError, "input: empty sentence"),
+]
+
+
+@pytest.mark.parametrize("case, argument, exception, message", API_CASES, ids=[c[0] for c in API_CASES])
+def test_python_api_refuses_with_the_item(archive, case, argument, exception, message):
+    extract = load_extractor(archive)
+    with pytest.raises(exception, match=f"^{re.escape(message)}$"):
+        extract(argument)
