@@ -8,8 +8,12 @@ RUN=${DEMO_DIR:-runs/demo}
 BIN=.venv/bin
 mkdir -p "$(dirname "$RUN")"
 start=$(date +%s)
-echo "== training CopyMTL-One on fixtures/demo/train.jsonl (log: $RUN.log)"
-$BIN/allennlp train training_config/copymtl_demo.jsonnet -s "$RUN" -f --file-friendly-logging >"$RUN.log" 2>&1 \
+echo "== training CopyMTL-One on fixtures/demo/train.jsonl (full log: $RUN.log)"
+# the whole log to the file; each epoch's dev strict F1 to the terminal as it comes
+$BIN/allennlp train training_config/copymtl_demo.jsonnet -s "$RUN" -f --file-friendly-logging 2>&1 \
+  | tee "$RUN.log" \
+  | awk '/gradient_descent_trainer - Epoch [0-9]+\/[0-9]+/ {split($NF, e, "/"); epoch = e[1] + 1; total = e[2] + 1}
+         /console_logger - f1 +\|/ {printf "   epoch %d/%d: dev strict F1 %s\n", epoch, total, $NF; fflush()}' \
   || { tail -30 "$RUN.log"; exit 1; }
 $BIN/python - "$RUN/metrics.json" <<'PY'
 import json, sys

@@ -43,10 +43,15 @@ def test_two_processes_give_the_validation_metrics_of_one(tmp_path):
         "model.initializer": {"regexes": [[".*", {"type": "pretrained", "weights_file_path": str(tmp_path / "trained" / "best.th"), "parameter_name_overrides": {}}]]},
         "trainer.optimizer.lr": 0.0,
         "trainer.num_epochs": 1,
+        # the training-set F1 callback decodes in every process (its metrics are all-reduced)
+        "trainer.callbacks": [{"type": "training_set_f1", "max_sentences": 8}, {"type": "random_state_checkpoint"}],
     }
     one = _train(tmp_path / "one", frozen)
     two = _train(tmp_path / "two", dict(frozen, distributed={"cuda_devices": [-1, -1]}))
     assert "peak_worker_1_memory_MB" in two  # two processes ran
+    for run in ("one", "two"):
+        with open(tmp_path / run / "training_set_f1_epoch_0.json") as handle:
+            assert json.load(handle)["sentences"] == 8
     metrics = [key for key in one if key.startswith("validation_") and key != "validation_loss"]
     assert {"validation_f1", "validation_tagging_f1", "validation_text_f1"} <= set(metrics)
     assert one["validation_f1"] == trained["best_validation_f1"]

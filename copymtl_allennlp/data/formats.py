@@ -86,7 +86,7 @@ def _decoding_problem(data: bytes, error: UnicodeDecodeError) -> str:
 
 def _parse_line(line: bytes) -> Any:
     try:
-        text = line.decode("utf-8")
+        text = line.decode("utf-8").rstrip("\r\n")  # so that a column is one of this line
     except UnicodeDecodeError as error:
         raise RecordError(_decoding_problem(line, error))
     try:

@@ -56,7 +56,7 @@ class CopyMTLPredictor(Predictor):
     def load_line(self, line: str) -> JsonDict:
         self._lines_read += 1
         try:
-            record = json.loads(line)
+            record = json.loads(line.rstrip("\r\n"))  # so that a column is one of this line
         except json.JSONDecodeError as error:
             return _InputLine({}, self._lines_read, f"malformed JSON ({error.msg}, column {error.colno})")
         if not isinstance(record, dict):
