@@ -40,9 +40,12 @@ from allennlp.data import Batch, DatasetReader, Vocabulary
 from allennlp.models import Model, load_archive
 from allennlp.models.archival import archive_model
 from allennlp.modules.token_embedders import PretrainedTransformerMismatchedEmbedder
-from train_speed import measure_training, switch_off
+from train_speed import measure_training
 
 import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
+from copymtl_allennlp.allocator import keep_freed_memory
+
+keep_freed_memory()  # the figures are with it: COPYMTL_KEEP_FREED_MEMORY=1 gives allennlp predict the same (allocator.py)
 from copymtl_allennlp.modules import PooledStateEncoder
 from copymtl_allennlp.predictors import CopyMTLPredictor
 
@@ -161,12 +164,7 @@ def main() -> None:
     parser.add_argument("--batch-one-sentences", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3, help="timed passes per measurement; the median is reported")
     parser.add_argument("--skip-cli", action="store_true")
-    parser.add_argument(
-        "--off", action="append", default=[], metavar="module.ATTRIBUTE",
-        help="a boolean switch set False for this process (not for `allennlp predict`); may be repeated",
-    )
     args = parser.parse_args()
-    switch_off(parser, args.off)
     for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
         os.environ.setdefault(name, args.data)
     torch.manual_seed(1)
@@ -187,7 +185,6 @@ def main() -> None:
         "overrides": args.overrides,
         "data": args.data,
         "archive": args.archive,
-        "switched_off": args.off,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
         "matmul_peak_gflops": round(peak, 1),
         "mean_sentence_length": round(mean_length, 1),

@@ -11,18 +11,15 @@ config's data loader (batch size and sampler, e.g. length buckets).
         [-o '{"data_loader": {"batch_sampler": {"type": "bucket", "batch_size": 100}}}']
 
 Environment variables the config reads (e.g. WEBNLG_TRAIN_PATH) are set to --data when unset.
-``--off module.ATTRIBUTE`` (repeatable) sets a boolean switch False for the whole run: a
-separate-process counterpart of `benchmarks/ab_switch.py`'s in-process A/B.
 """
 import argparse
-import importlib
 import json
 import os
 import platform
 import resource
 import statistics
 import time
-from typing import Any, Dict, List, Tuple
+from typing import Dict, List, Tuple
 
 import torch
 from allennlp.common import Params
@@ -32,6 +29,9 @@ from allennlp.nn.util import get_text_field_mask
 from allennlp.training.optimizers import Optimizer
 
 import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
+from copymtl_allennlp.allocator import keep_freed_memory
+
+keep_freed_memory()  # as the configs' keep_freed_memory callback does in training (allocator.py)
 
 
 def default_data_paths(data: str) -> None:
@@ -94,44 +94,19 @@ def measure_training(config: str, data: str, sentences: int, overrides: str = ""
     }
 
 
-def boolean_switch(parser: argparse.ArgumentParser, switch: str) -> Tuple[Any, str]:
-    """The module and attribute name of ``switch`` (``module.path.ATTRIBUTE``), a boolean module
-    attribute; a usage error otherwise."""
-    module_name, attribute = switch.rsplit(".", 1) if "." in switch else ("", switch)
-    try:
-        module = importlib.import_module(module_name)
-    except (ImportError, ValueError):
-        parser.error(f"{switch}: no module {module_name!r}")
-    if not isinstance(getattr(module, attribute, None), bool):
-        parser.error(f"{switch} is not a boolean switch")
-    return module, attribute
-
-
-def switch_off(parser: argparse.ArgumentParser, switches: List[str]) -> None:
-    """Sets each boolean module attribute ``module.ATTRIBUTE`` of ``switches`` False."""
-    for switch in switches:
-        module, attribute = boolean_switch(parser, switch)
-        setattr(module, attribute, False)
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("config")
     parser.add_argument("data")
     parser.add_argument("--sentences", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3, help="epochs timed; the median is reported")
     parser.add_argument("--threads", type=int, default=torch.get_num_threads())
     parser.add_argument("-o", "--overrides", default="", help="as allennlp train -o")
-    parser.add_argument(
-        "--off", action="append", default=[], metavar="module.ATTRIBUTE",
-        help="a boolean switch (as in ab_switch.py) set False for the whole run; may be repeated",
-    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    switch_off(parser, args.off)
     from speed import matmul_peak_gflops  # noqa: E402  (the same peak measurement as speed.py)
 
-    result = {"config": args.config, "overrides": args.overrides, "data": args.data, "switched_off": args.off}
+    result = {"config": args.config, "overrides": args.overrides, "data": args.data}
     start_peak = matmul_peak_gflops()
     result.update(measure_training(args.config, args.data, args.sentences, args.overrides, args.repeats))
     # the peak before and after the epochs; normalised by the higher (see speed.matmul_peak_gflops)

@@ -5,9 +5,9 @@ In a program of your own, ``import copymtl_allennlp.plugin`` before AllenNLP's l
 (``load_archive``, ``Predictor.from_path``); :func:`copymtl_allennlp.load_extractor` imports it
 itself. ``import copymtl_allennlp`` alone imports neither torch nor AllenNLP.
 """
-from copymtl_allennlp.allocator import keep_freed_memory
+from copymtl_allennlp.allocator import keep_freed_memory_if_asked
 
-keep_freed_memory()  # reuse freed memory (glibc); COPYMTL_KEEP_FREED_MEMORY=0 turns it off
+keep_freed_memory_if_asked()  # only with COPYMTL_KEEP_FREED_MEMORY=1 (allocator.py)
 
 import copymtl_allennlp.data.tokenizers  # noqa: F401,E402  (registers "spacy_rules")
 import copymtl_allennlp.dataset_readers  # noqa: F401,E402

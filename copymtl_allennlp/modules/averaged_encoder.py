@@ -5,9 +5,7 @@ from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder, RnnState
-from copymtl_allennlp.modules.lstm_layer import masked_lstm_direction
-
-MASKED_LOOP_FOR_INFERENCE = True  # a one-layer LSTM on a CPU runs the loop at inference too (2+ sentences)
+from copymtl_allennlp.modules import cpu_lstm
 
 
 @Seq2SeqEncoder.register("averaged_bidirectional")
@@ -21,13 +19,10 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
     rest of the batch.
 
     On a GPU, the ``torch.nn`` RNN runs on packed sequences (cuDNN). On a CPU the RNN (every layer)
-    runs as :meth:`_masked_loop` over the same parameters instead:
-    torch's CPU backward through packed sequences allocates a full-size gradient per time step
-    (quadratic in sentence length) and took about 40% of a paper-size training step. For an LSTM
-    the loop (``lstm_layer.masked_lstm_direction``) also serves inference on two sentences or
-    more: it skips padding as packed sequences do and lays the recurrent weight out once for
-    oneDNN, which made it faster than ``torch.nn.LSTM`` (``MASKED_LOOP_FOR_INFERENCE = False``
-    goes back to it). A GRU, and a single sentence, run the packed ``torch.nn`` RNN at inference.
+    runs as :meth:`_masked_loop` over the same parameters instead, for an LSTM through
+    :func:`~copymtl_allennlp.modules.cpu_lstm.masked_lstm_direction` (the module says why): in
+    training, and at inference on two sentences or more. A GRU at inference, and a single
+    sentence, run the packed ``torch.nn`` RNN.
     """
 
     def __init__(self, input_size: int, hidden_size: int, cell: str = "lstm", num_layers: int = 1) -> None:
@@ -59,11 +54,11 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
         return outputs, (average_directions(final), None)
 
     def _use_masked_loop(self, inputs: torch.Tensor) -> bool:
-        if inputs.device.type != "cpu":
+        if not cpu_lstm.uses_cpu_kernels(inputs):
             return False
-        # a single sentence runs faster through torch.nn.LSTM (0.77x with the loop, measured with
-        # benchmarks/ab_switch.py at batch size 1); from two sentences on the loop is faster
-        return torch.is_grad_enabled() or (self.cell == "lstm" and MASKED_LOOP_FOR_INFERENCE and inputs.size(0) > 1)
+        # a single sentence runs faster through torch.nn.LSTM (0.77x with the loop, measured at
+        # batch size 1); from two sentences on the loop is faster
+        return torch.is_grad_enabled() or (self.cell == "lstm" and inputs.size(0) > 1)
 
     def _masked_loop(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
         """The bidirectional RNN of ``self.rnn`` (same weights and equations as ``torch.nn.LSTM`` /
@@ -98,8 +93,8 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
             w_ih, w_hh = getattr(self.rnn, f"weight_ih_{name}"), getattr(self.rnn, f"weight_hh_{name}")
             b_ih, b_hh = getattr(self.rnn, f"bias_ih_{name}"), getattr(self.rnn, f"bias_hh_{name}")
             if self.cell == "lstm":
-                # one autograd node per direction, with blocked weight gradients (lstm_layer.py)
-                direction_outputs, h, c = masked_lstm_direction(inputs, mask, w_ih, w_hh, b_ih + b_hh, reverse=bool(suffix))
+                # the CPU kernels (cpu_lstm.py)
+                direction_outputs, h, c = cpu_lstm.masked_lstm_direction(inputs, mask, w_ih, w_hh, b_ih + b_hh, reverse=bool(suffix))
                 directions.append(direction_outputs)
                 finals.append((h, c))
                 continue

@@ -5,7 +5,7 @@ from allennlp.modules import Attention
 from allennlp.modules.attention import AdditiveAttention
 from allennlp.nn import util
 
-from copymtl_allennlp.modules.lstm_layer import RecurrentProducts
+from copymtl_allennlp.modules.cpu_lstm import RecurrentProducts
 
 
 class _AdditiveScores(torch.autograd.Function):
@@ -59,7 +59,7 @@ class StepAdditiveAttention(AdditiveAttention):
 
     def query_products(self, rows: int) -> RecurrentProducts:
         """The query product ``h W`` of every step of one batch, laid out once
-        (``lstm_layer.RecurrentProducts`` of ``W^T``, as (out, in); forward only: its backward
+        (``cpu_lstm.RecurrentProducts`` of ``W^T``, as (out, in); forward only: its backward
         is not written)."""
         return RecurrentProducts(self._w_matrix.t(), rows)
 

@@ -9,7 +9,7 @@ from allennlp.nn.beam_search import BeamSearch
 
 from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
-from copymtl_allennlp.modules.lstm_layer import RecurrentProducts, lstm_cell_step
+from copymtl_allennlp.modules import cpu_lstm
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
@@ -17,10 +17,6 @@ FEEDING = ("gold", "own", "scheduled")
 NA_LOSS = ("all", "first")  # which NA steps the loss trains (TripletDecoder's docstring)
 LENGTH_SCORERS = ("linear", "start_pointer")  # how an entity's length is scored (TripletDecoder's docstring)
 COPY_FEEDBACK = ("word", "encoder")  # what a copy step feeds the next step (TripletDecoder's docstring)
-CPU_CELL_STEP = True  # on a CPU, LSTM steps lay the recurrent weight out once per batch (lstm_layer.py)
-# without autograd (prediction, validation): both measured faster at inference, neither in training
-PACKED_QUERY = True  # on a CPU, the attention's query product h W is laid out once per batch too
-PROJECTED_CONTEXT = True  # Eq. 8 for the input layer: o_i · W_u^c once per sentence, the context never formed
 
 
 class TripletDecoder(torch.nn.Module):
@@ -39,9 +35,8 @@ class TripletDecoder(torch.nn.Module):
     (``embedding_dim`` wide, a tenth of ``o_i`` at paper size) does not depend on the step, so
     :meth:`project_context` computes it once per sentence and each step weights it instead of
     the encoder outputs; ``c_t`` itself is never formed. That, and the attention's query product
-    ``h_{t-1} W`` laid out once per batch, run without autograd (``PROJECTED_CONTEXT``,
-    ``PACKED_QUERY``: the same function, other float rounding; in training neither was faster,
-    so training computes exactly as before).
+    ``h_{t-1} W`` laid out once per batch on a CPU, run without autograd (the same function,
+    other float rounding; in training neither was faster, so training forms ``c_t``).
 
     Logits (Eq. 4): relation steps ``[h_t · W_r ; q_NA]``; copy steps ``[q_t(1..n) ; q_NA]``
     (the copy scorer, Eq. 3 or Eq. 10), padding masked; ``q_NA = h_t · W_NA`` (Eq. 7) is one
@@ -185,170 +180,191 @@ class TripletDecoder(torch.nn.Module):
             raise ConfigurationError("decoding other than max_triplets triplets needs the OneDecoder and no targets")
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
+        batch = self._start_decoding(encoder_outputs, source_mask, embedded_source, encoder_state, targets, num_triplets, early_exit)
+        for triplet in range(num_triplets):
+            if batch.all_left:
+                break
+            if self.multi:
+                batch.state = self._initial_state(batch.encoder_state, triplet, batch.state)
+            batch.head_position = None
+            for role in (RELATION, HEAD, TAIL):
+                # shape: (rows, hidden_dim); what the scorers read (dropout in training)
+                hidden = self.output_dropout(self._advance(batch, triplet))
+                if role == RELATION:
+                    self._relation_step(batch, triplet, hidden, feeding, gold_ratio, predictions)
+                    if batch.all_left:
+                        break
+                else:
+                    self._copy_step(batch, triplet, role, hidden, feeding, gold_ratio, block_repeats)
+        return self._finish_decoding(batch, predictions)
+
+    # -- the steps of forward ------------------------------------------------------------------
+
+    def _start_decoding(
+        self,
+        encoder_outputs: torch.Tensor,
+        source_mask: torch.BoolTensor,
+        embedded_source: torch.Tensor,
+        encoder_state: RnnState,
+        targets: Optional[Dict[str, torch.Tensor]],
+        num_triplets: int,
+        early_exit: bool,
+    ) -> "_Decoding":
+        """What every step of one batch reads: the step-independent projections (Eq. 8, computed
+        once), the gold classes, the decoder's initial state and empty predictions."""
         batch_size, seq_len, _ = encoder_outputs.shape
-        device = encoder_outputs.device
-        na_position = seq_len  # the NA copy logit follows the source positions
+        batch = _Decoding()
+        batch.na_position = seq_len  # the NA copy logit follows the source positions
+        batch.source_mask = source_mask
+        batch.encoder_outputs = encoder_outputs
+        batch.encoder_state = encoder_state
         # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the next one
-        embedded_source = self.copied_inputs(embedded_source, encoder_outputs)
+        batch.embedded_source = self.copied_inputs(embedded_source, encoder_outputs)
         # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer, once
-        projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
+        batch.projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
+        # shape: (batch_size, seq_len + 1): the sentence's positions and NA
+        batch.copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
         inference = not torch.is_grad_enabled()
         # shape: (batch_size, seq_len, hidden_dim); the step-independent half of the attention, once
-        attention_keys = (
-            self.attention.project_matrix(encoder_outputs) if isinstance(self.attention, StepAdditiveAttention) else None
-        )
-        # shape: (batch_size, seq_len, embedding_dim); Eq. 8: the context's half of the input layer, once
-        projected_context = self.project_context(encoder_outputs) if PROJECTED_CONTEXT and inference else None
+        if isinstance(self.attention, StepAdditiveAttention):
+            batch.attention_keys = self.attention.project_matrix(encoder_outputs)
+        if inference:
+            # shape: (batch_size, seq_len, embedding_dim); Eq. 8: the context's half of the input
+            # layer, once (training forms the context itself: neither was faster there)
+            batch.projected_context = self.project_context(encoder_outputs)
         # the steps read the encoder outputs themselves only for what is not projected once above
-        needs_encoder_outputs = attention_keys is None or projected_context is None or self.length_scorer is not None
-        # shape: (batch_size, seq_len + 1)
-        copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
-
-        gold: Dict[str, torch.Tensor] = {}
+        batch.needs_encoder_outputs = (
+            batch.attention_keys is None or batch.projected_context is None or self.length_scorer is not None
+        )
         if targets is not None:
-            gold = {
+            na_position = batch.na_position
+            batch.gold = {
                 "relations": targets["relations"].masked_fill(targets["relations"] < 0, self.na_relation),
                 "head_ends": targets["head_ends"].masked_fill(targets["head_ends"] < 0, na_position),
                 "tail_ends": targets["tail_ends"].masked_fill(targets["tail_ends"] < 0, na_position),
             }
             for length_key in ("head_lengths", "tail_lengths"):
                 if length_key in targets:
-                    gold[length_key] = targets[length_key]
-
-        # the weights that multiply the state at every step, laid out once for all of this batch's
-        # steps: each LSTM cell's W_hh; without autograd also the attention's query weight W
-        products: List[Optional[RecurrentProducts]] = [
-            RecurrentProducts(cell.weight_hh, batch_size) if self.cell == "lstm" and device.type == "cpu" and CPU_CELL_STEP else None
+                    batch.gold[length_key] = targets[length_key]
+        batch.has_targets = targets is not None
+        batch.truncated_loss = targets is not None and self.na_loss == "first"
+        batch.compact = early_exit and (targets is None or batch.truncated_loss)
+        # on a CPU the weights that multiply the state at every step are laid out once for all of
+        # the batch's steps: each LSTM cell's W_hh; without autograd also the attention's query weight
+        on_cpu = cpu_lstm.uses_cpu_kernels(encoder_outputs)
+        batch.cell_products = [
+            cpu_lstm.RecurrentProducts(cell.weight_hh, batch_size) if self.cell == "lstm" and on_cpu else None
             for cell in self.cells
         ]
-        query_products: Optional[RecurrentProducts] = None
-        if attention_keys is not None and device.type == "cpu" and PACKED_QUERY and inference:
-            query_products = self.attention.query_products(batch_size)  # type: ignore[operator]
-        state = self._initial_state(encoder_state, 0)
-        previous_embedding = self.start_embedding.expand(batch_size, -1)
-        finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
+        if batch.attention_keys is not None and on_cpu and inference:
+            batch.query_products = self.attention.query_products(batch_size)  # type: ignore[operator]
+        batch.state = self._initial_state(encoder_state, 0)
+        batch.previous_embedding = self.start_embedding.expand(batch_size, -1)
+        device = encoder_outputs.device
+        batch.finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
+        batch.loss_done = torch.zeros(batch_size, dtype=torch.bool, device=device)
+        batch.batch_size = batch_size
         no_prediction = torch.full((batch_size, num_triplets), -1, dtype=torch.long, device=device)
-        predicted = {key: no_prediction.clone() for key in ("relations", "head_ends", "tail_ends")}
+        batch.predicted = {key: no_prediction.clone() for key in ("relations", "head_ends", "tail_ends")}
         if self.length_scorer is not None:
-            predicted["head_lengths"] = torch.zeros_like(no_prediction)
-            predicted["tail_lengths"] = torch.zeros_like(no_prediction)
-        step_losses: List[torch.Tensor] = []
-        # the loss is complete for a sentence after its first gold NA relation step (na_loss "first")
-        loss_done = torch.zeros(batch_size, dtype=torch.bool, device=device)
-        truncated_loss = targets is not None and self.na_loss == "first"
-        compact = early_exit and (targets is None or truncated_loss)
-        # the batch row of each decoded sentence; None while every sentence is decoded
-        rows: Optional[torch.Tensor] = None
+            batch.predicted["head_lengths"] = torch.zeros_like(no_prediction)
+            batch.predicted["tail_lengths"] = torch.zeros_like(no_prediction)
+        return batch
 
-        def record(key: str, triplet: int, values: torch.Tensor) -> None:
-            if rows is None:
-                predicted[key][:, triplet] = values
-            else:
-                predicted[key][rows, triplet] = values
+    def _advance(self, batch: "_Decoding", triplet: int) -> torch.Tensor:
+        """One decoder step (Eq. 2) over the sentences still decoded; returns ``h_t``."""
+        index = triplet if self.multi else 0
+        batch.state = self._step(
+            self.cells[index], batch.previous_embedding, batch.state, batch.encoder_outputs, batch.source_mask,
+            batch.attention_keys, batch.cell_products[index], batch.projected_context, batch.query_products,
+        )
+        return batch.state[0]
 
-        def add_loss(values: torch.Tensor) -> None:
-            # shape: (batch_size,), zero for the sentences that have left the batch
-            step_losses.append(values if rows is None else values.new_zeros(batch_size).index_add(0, rows, values))
+    def _relation_step(
+        self, batch: "_Decoding", triplet: int, hidden: torch.Tensor, feeding: str, gold_ratio: float, predictions: bool
+    ) -> None:
+        """Step t % 3 = 1: the relation (Eq. 4), its loss, what the next step is fed; a sentence is
+        finished at its first NA relation and leaves the batch once nothing later is read."""
+        # shape: (rows, num_relations + 1)
+        logits = self._relation_logits(hidden)
+        choice = logits.argmax(dim=-1)
+        fed = choice
+        if batch.has_targets:
+            fed = self._train_step(batch, "relations", triplet, torch.log_softmax(logits, dim=-1), choice, feeding, gold_ratio)
+            if batch.truncated_loss:
+                # the first gold NA relation step is trained; its copy steps and later ones not
+                batch.loss_done = batch.loss_done | (batch.gold["relations"][:, triplet] == self.na_relation)
+        batch.finished = batch.finished | (choice == self.na_relation)
+        batch.record("relations", triplet, torch.where(batch.finished, -1, choice))
+        batch.previous_embedding = self.relation_embedding(fed)
+        # nothing later is read for a sentence whose prediction and loss are both complete
+        done = batch.finished if predictions else torch.ones_like(batch.finished)
+        if batch.has_targets:
+            done = done & batch.loss_done
+        if batch.compact and bool(done.any()):
+            batch.leave(done)
 
-        all_finished = False
-        for triplet in range(num_triplets):
-            if all_finished:
-                break
-            if self.multi:
-                state = self._initial_state(encoder_state, triplet, state)
-            cell = self.cells[triplet if self.multi else 0]
-            cell_products = products[triplet if self.multi else 0]
-            head_position: Optional[torch.Tensor] = None
-            for role, key in ((RELATION, "relations"), (HEAD, "head_ends"), (TAIL, "tail_ends")):
-                state = self._step(
-                    cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys, cell_products, projected_context,
-                    query_products,
+    def _copy_step(
+        self, batch: "_Decoding", triplet: int, role: int, hidden: torch.Tensor, feeding: str, gold_ratio: float,
+        block_repeats: bool,
+    ) -> None:
+        """Steps t % 3 = 2 (head) and 0 (tail): the copied position (Eq. 4 with the copy scorer),
+        its loss, what the next step is fed; with CopyRE'5 the entity's length."""
+        key = "head_ends" if role == HEAD else "tail_ends"
+        # shape: (rows, seq_len + 1)
+        logits = self._copy_logits(hidden, batch.projected_encoder)
+        repeated = None
+        if block_repeats and role == TAIL and triplet > 0:
+            # shape: (rows, triplet + 1) each: what is recorded so far, this relation last
+            relations, head_ends, tail_ends = (batch.recorded(k)[:, : triplet + 1] for k in ("relations", "head_ends", "tail_ends"))
+            repeated = self._repeated_tails(
+                relations[:, :-1], head_ends[:, :-1], tail_ends[:, :-1], relations[:, -1], batch.head_position,
+                batch.na_position + 1,
+            )
+        allowed = self._allowed_copies(batch.copy_mask, role, batch.head_position, repeated)
+        choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
+        fed = choice
+        if batch.has_targets:
+            log_probs = util.masked_log_softmax(logits, batch.copy_mask)
+            fed = self._train_step(batch, key, triplet, log_probs, choice, feeding, gold_ratio)
+        is_na = choice == batch.na_position
+        batch.record(key, triplet, torch.where(batch.finished | is_na, -1, choice))
+        batch.previous_embedding = self._copied_embedding(batch.embedded_source, fed, batch.na_position)
+        if role == HEAD:
+            batch.head_position = fed  # what the tail step follows on
+        if self.length_scorer is not None:
+            length_key = "head_lengths" if role == HEAD else "tail_lengths"
+            seq_len = batch.na_position
+            length_log_probs = self._length_log_probs(hidden, batch.encoder_outputs, choice.clamp(max=seq_len - 1))
+            batch.record(length_key, triplet, torch.where(batch.finished | is_na, 0, length_log_probs.argmax(dim=-1) + 1))
+            if batch.has_targets:
+                length_loss = self._length_loss(
+                    hidden, batch.encoder_outputs, batch.gold[key][:, triplet], batch.gold[length_key][:, triplet], seq_len
                 )
-                # shape: (batch_size, hidden_dim); what the scorers read (dropout in training)
-                hidden = self.output_dropout(state[0])
-                if role == RELATION:
-                    # shape: (batch_size, num_relations + 1)
-                    logits = self._relation_logits(hidden)
-                    log_probs = torch.log_softmax(logits, dim=-1) if targets is not None else None
-                    choice = logits.argmax(dim=-1)
-                else:
-                    # shape: (batch_size, seq_len + 1)
-                    logits = self._copy_logits(hidden, projected_encoder)
-                    log_probs = util.masked_log_softmax(logits, copy_mask) if targets is not None else None
-                    repeated = None
-                    if block_repeats and role == TAIL and triplet > 0:
-                        # shape: (rows decoded, triplet + 1) each: what is recorded so far, this relation last
-                        relations, head_ends, tail_ends = (
-                            (predicted[k] if rows is None else predicted[k][rows])[:, : triplet + 1]
-                            for k in ("relations", "head_ends", "tail_ends")
-                        )
-                        repeated = self._repeated_tails(
-                            relations[:, :-1], head_ends[:, :-1], tail_ends[:, :-1], relations[:, -1], head_position, seq_len + 1
-                        )
-                    allowed = self._allowed_copies(copy_mask, role, head_position, repeated)
-                    choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
+                batch.add_loss(length_loss.masked_fill(batch.loss_done, 0.0) if batch.truncated_loss else length_loss)
 
-                if targets is not None:
-                    gold_choice = gold[key][:, triplet]
-                    step_loss = -log_probs.gather(1, gold_choice.unsqueeze(1)).squeeze(1)
-                    if truncated_loss:
-                        # the first gold NA relation step is trained; its copy steps and later ones not
-                        step_loss = step_loss.masked_fill(loss_done, 0.0)
-                        if role == RELATION:
-                            loss_done = loss_done | (gold_choice == self.na_relation)
-                    add_loss(step_loss)
-                    fed = self._feed(choice, gold_choice, feeding, gold_ratio)
-                else:
-                    fed = choice
+    def _train_step(
+        self, batch: "_Decoding", key: str, triplet: int, log_probs: torch.Tensor, choice: torch.Tensor,
+        feeding: str, gold_ratio: float,
+    ) -> torch.Tensor:
+        """A step's term of L_D (Eq. 6), the NLL of the gold class; returns what is fed next."""
+        gold_choice = batch.gold[key][:, triplet]
+        step_loss = -log_probs.gather(1, gold_choice.unsqueeze(1)).squeeze(1)
+        if batch.truncated_loss:
+            step_loss = step_loss.masked_fill(batch.loss_done, 0.0)
+        batch.add_loss(step_loss)
+        return self._feed(choice, gold_choice, feeding, gold_ratio)
 
-                if role == RELATION:
-                    finished = finished | (choice == self.na_relation)
-                    record(key, triplet, torch.where(finished, -1, choice))
-                    previous_embedding = self.relation_embedding(fed)
-                    # nothing later is read for a sentence whose prediction and loss are both complete
-                    done = finished if predictions else torch.ones_like(finished)
-                    if targets is not None:
-                        done = done & loss_done
-                    if compact and bool(done.any()):
-                        # such sentences leave the batch: every later step skips them
-                        keep = (~done).nonzero().squeeze(1)
-                        if keep.numel() == 0:
-                            all_finished = True
-                            break
-                        rows = keep if rows is None else rows[keep]
-                        finished, loss_done = finished[keep], loss_done[keep]
-                        gold = {gold_key: values[keep] for gold_key, values in gold.items()}
-                        state = tuple(None if s is None else s[keep] for s in state)  # type: ignore[assignment]
-                        encoder_state = tuple(None if s is None else s[keep] for s in encoder_state)  # type: ignore[assignment]
-                        previous_embedding = previous_embedding[keep]
-                        source_mask, embedded_source = source_mask[keep], embedded_source[keep]
-                        if needs_encoder_outputs:
-                            encoder_outputs = encoder_outputs[keep]
-                        projected_encoder, copy_mask = projected_encoder[keep], copy_mask[keep]
-                        if attention_keys is not None:
-                            attention_keys = attention_keys[keep]
-                        if projected_context is not None:
-                            projected_context = projected_context[keep]
-                else:
-                    is_na = choice == na_position
-                    record(key, triplet, torch.where(finished | is_na, -1, choice))
-                    previous_embedding = self._copied_embedding(embedded_source, fed, na_position)
-                    if role == HEAD:
-                        head_position = fed  # what the tail step follows on
-                    if self.length_scorer is not None:
-                        length_key = "head_lengths" if role == HEAD else "tail_lengths"
-                        length_log_probs = self._length_log_probs(hidden, encoder_outputs, choice.clamp(max=seq_len - 1))
-                        record(length_key, triplet, torch.where(finished | is_na, 0, length_log_probs.argmax(dim=-1) + 1))
-                        if targets is not None:
-                            length_loss = self._length_loss(hidden, encoder_outputs, gold[key][:, triplet], gold[length_key][:, triplet], na_position)
-                            add_loss(length_loss.masked_fill(loss_done, 0.0) if truncated_loss else length_loss)
-
-        # entity outputs are NA wherever the relation is
+    @staticmethod
+    def _finish_decoding(batch: "_Decoding", predictions: bool) -> Dict[str, torch.Tensor]:
+        """The predictions (entities NA wherever the relation is) and, with targets, L_D: summed
+        over the steps, then the mean over the batch's sentences (Eq. 6)."""
+        predicted = batch.predicted
         for key in ("head_ends", "tail_ends"):
             predicted[key] = predicted[key].masked_fill(predicted["relations"] < 0, -1)
-        if targets is not None:
-            # shape: (batch_size,): summed over steps, then the batch mean (Eq. 6)
-            predicted["loss"] = torch.stack(step_losses, dim=1).sum(dim=1).mean()
+        if batch.has_targets:
+            # shape: (batch_size,) per step
+            predicted["loss"] = torch.stack(batch.step_losses, dim=1).sum(dim=1).mean()
             if not predictions:
                 return {"loss": predicted["loss"]}
         return predicted
@@ -534,9 +550,9 @@ class TripletDecoder(torch.nn.Module):
         encoder_outputs: torch.Tensor,
         source_mask: torch.BoolTensor,
         attention_keys: Optional[torch.Tensor] = None,
-        products: Optional[RecurrentProducts] = None,
+        products: Optional[cpu_lstm.RecurrentProducts] = None,
         projected_context: Optional[torch.Tensor] = None,
-        query_products: Optional[RecurrentProducts] = None,
+        query_products: Optional[cpu_lstm.RecurrentProducts] = None,
     ) -> RnnState:
         """Eq. 2: attention on h_{t-1}, input layer W_u, one recurrent step."""
         # shape: (batch_size, hidden_dim); h_{t-1} W by a packed product, where there is one
@@ -557,7 +573,7 @@ class TripletDecoder(torch.nn.Module):
             # shape: (batch_size, embedding_dim)
             cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
         if self.cell == "lstm":
-            return cell(cell_input, state) if products is None else lstm_cell_step(cell, cell_input, state, products)
+            return cell(cell_input, state) if products is None else cpu_lstm.lstm_cell_step(cell, cell_input, state, products)
         return cell(cell_input, state[0]), None
 
     def _relation_logits(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -661,3 +677,55 @@ class TripletDecoder(torch.nn.Module):
         log_probs = self._length_log_probs(hidden, encoder_outputs, gold_position.clamp(max=na_position - 1))
         length_class = (gold_length.clamp(min=1, max=self.max_entity_length) - 1).unsqueeze(1)
         return -log_probs.gather(1, length_class).squeeze(1) * is_entity
+
+
+class _Decoding:
+    """The per-batch tensors of one :meth:`TripletDecoder.forward`, and the sentences that are
+    still decoded: with ``early_exit`` a sentence whose prediction and loss are complete leaves
+    (:meth:`leave`), and every later step runs over the rest only."""
+
+    def __init__(self) -> None:
+        self.attention_keys: Optional[torch.Tensor] = None
+        self.projected_context: Optional[torch.Tensor] = None
+        self.query_products: Optional[cpu_lstm.RecurrentProducts] = None
+        self.gold: Dict[str, torch.Tensor] = {}
+        self.step_losses: List[torch.Tensor] = []
+        self.head_position: Optional[torch.Tensor] = None
+        # the batch row of each decoded sentence; None while every sentence is decoded
+        self.rows: Optional[torch.Tensor] = None
+        self.all_left = False
+
+    def record(self, key: str, triplet: int, values: torch.Tensor) -> None:
+        if self.rows is None:
+            self.predicted[key][:, triplet] = values
+        else:
+            self.predicted[key][self.rows, triplet] = values
+
+    def recorded(self, key: str) -> torch.Tensor:
+        """The predictions so far of the sentences still decoded."""
+        return self.predicted[key] if self.rows is None else self.predicted[key][self.rows]
+
+    def add_loss(self, values: torch.Tensor) -> None:
+        # shape: (batch_size,), zero for the sentences that have left the batch
+        self.step_losses.append(values if self.rows is None else values.new_zeros(self.batch_size).index_add(0, self.rows, values))
+
+    def leave(self, done: torch.Tensor) -> None:
+        """The sentences where ``done`` is true leave: every later step skips them."""
+        keep = (~done).nonzero().squeeze(1)
+        if keep.numel() == 0:
+            self.all_left = True
+            return
+        self.rows = keep if self.rows is None else self.rows[keep]
+        self.finished, self.loss_done = self.finished[keep], self.loss_done[keep]
+        self.gold = {key: values[keep] for key, values in self.gold.items()}
+        self.state = tuple(None if s is None else s[keep] for s in self.state)  # type: ignore[assignment]
+        self.encoder_state = tuple(None if s is None else s[keep] for s in self.encoder_state)  # type: ignore[assignment]
+        self.previous_embedding = self.previous_embedding[keep]
+        self.source_mask, self.embedded_source = self.source_mask[keep], self.embedded_source[keep]
+        if self.needs_encoder_outputs:
+            self.encoder_outputs = self.encoder_outputs[keep]
+        self.projected_encoder, self.copy_mask = self.projected_encoder[keep], self.copy_mask[keep]
+        if self.attention_keys is not None:
+            self.attention_keys = self.attention_keys[keep]
+        if self.projected_context is not None:
+            self.projected_context = self.projected_context[keep]

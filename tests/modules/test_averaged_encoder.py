@@ -2,7 +2,7 @@ import pytest
 import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from copymtl_allennlp.modules import AveragedBidirectionalEncoder
+from copymtl_allennlp.modules import AveragedBidirectionalEncoder, cpu_lstm
 
 
 @pytest.mark.parametrize("num_layers", [1, 2])
@@ -83,3 +83,17 @@ def test_inference_loop_equals_torch_packed_lstm(dtype):
         alone, (h_alone, c_alone) = encoder.forward_with_state(inputs[1:2], mask[1:2])
     torch.testing.assert_close(alone, outputs[1:2])
     torch.testing.assert_close((h_alone, c_alone), (h[1:2], c[1:2]))
+
+
+@pytest.mark.parametrize("grad", [True, False])
+def test_the_path_of_other_devices_gives_the_cpu_kernels_results(monkeypatch, grad):
+    # uses_cpu_kernels false: torch's own packed LSTM, as on a GPU
+    torch.manual_seed(3)
+    encoder = AveragedBidirectionalEncoder(input_size=3, hidden_size=4)
+    inputs = torch.randn(3, 6, 3)
+    mask = torch.arange(6).unsqueeze(0) < torch.tensor([[6], [2], [4]])
+    with torch.set_grad_enabled(grad):
+        kernels = encoder.forward_with_state(inputs, mask)
+        monkeypatch.setattr(cpu_lstm, "uses_cpu_kernels", lambda tensor: False)
+        torch_modules = encoder.forward_with_state(inputs, mask)
+    torch.testing.assert_close(kernels, torch_modules)

@@ -1,61 +1,49 @@
-"""LSTM steps for a CPU: one direction of a one-layer LSTM over padded sentences as a single
-autograd node (the encoder, training and inference), and one LSTM cell step whose recurrent
-weight is laid out once per batch (the decoder).
+"""The CPU kernels of the package: what the LSTMs of the encoder and the decoder run on a CPU.
 
-``masked_lstm_direction`` computes what one direction of a one-layer ``torch.nn.LSTM`` computes
-on packed sequences (same weights, same gate order i, f, g, o): the sentences are sorted by
-length and step t runs over the sentences that have a token there, so a sentence's state stays
-as it is outside its tokens (the forward direction ends at its last token, the backward
-direction starts there) and padding costs nothing. Equations, per step t::
+On a GPU every module runs torch's own (cuDNN) ``torch.nn.LSTM`` / ``LSTMCell``. On a CPU those
+are slow for this model in two places, and this module replaces them with the same function:
+
+1. **The encoder's backward.** torch's CPU backward through packed sequences allocates a
+   full-size gradient per time step (quadratic in sentence length: about 40% of a paper-size
+   training step). :func:`masked_lstm_direction` runs one direction over padded sentences as a
+   chain of autograd nodes: torch's fused LSTM kernel (``torch.lstm``, oneDNN) over the runs of
+   steps where the same sentences have tokens, and :class:`_LstmDirection`, a step loop with a
+   hand-written backward whose weight gradients are one matmul per block of steps, between them.
+   At inference it runs a few whole kernel calls with **frozen padding steps**
+   (:func:`_lstm_direction_frozen_padding`).
+2. **The decoder's recurrent products.** Every decoder step multiplies a batch of 100 rows by the
+   same recurrent weight (16 MB at paper size), which BLAS re-packs at every step.
+   :class:`RecurrentProducts` lays it out once per batch for oneDNN (:func:`recurrent_product`),
+   and :func:`lstm_cell_step` is ``LSTMCell`` on those products, its ``W_hh`` gradient summed
+   over the steps in one buffer.
+
+:func:`uses_cpu_kernels` is the one place that decides (a tensor on the CPU). Each kernel computes
+what the torch module computes, up to float rounding; the tests compare them, with gradients.
+
+The equations, per step t (gate order i, f, g, o, as ``torch.nn.LSTM``)::
 
     G = x_t W_ih^T + h_{t-1} W_hh^T + b          (b = b_ih + b_hh)
     i, f, o = sigmoid(G_i), sigmoid(G_f), sigmoid(G_o);  g = tanh(G_g)
     c_t = f * c_{t-1} + i * g;  h_t = o * tanh(c_t)
 
-Why a hand-written backward (:meth:`_LstmDirection.backward`): autograd through a step
-loop adds every step's ``dG_t^T h_{t-1}`` (a 4H x H matrix) to the recurrent weight's gradient
-separately, one small matmul and one full-size accumulation per step. Here the backward loop only
-carries the state gradients, and the weight gradients are matmuls over **blocks of steps**
-(``dW_hh = sum_t dG_t^T h_{t-1}`` as ``dG_block^T H_block``). Time is processed in blocks of
-about 4M gate values so that no buffer grows with the sentence length: large fresh buffers cost
-page faults on every batch.
-
-The recurrent products ``h_{t-1} W_hh^T`` (forward) and ``dG_t W_hh`` (backward) multiply a
-batch of 100 rows by the same 16 MB matrix at every step: :func:`recurrent_product` lays that
-matrix out once per call for oneDNN (``torch.ops.mkldnn``, the packed weights torch's own CPU
-inference compiler uses), instead of BLAS re-packing it at every step.
-
-Runs of steps over the same rows (in a length-sorted batch: the long run up to the shortest
-sentence) go to torch's own fused LSTM kernel (``torch.lstm``, oneDNN on a CPU), which is faster
-per step than this loop (``benchmarks/lstm_kernel.py``): without autograd in
-:func:`_lstm_direction_inference`, with autograd (the kernel's own backward) in
-:func:`_lstm_direction_training`, whose short runs go through :class:`_LstmDirection` from the
-state reached. The weight gradients of the loop count only the rows with a token.
-
-At inference (and in training with ``FROZEN_PADDING_FOR_TRAINING``) a call of the kernel may also
-span steps where some of its rows have ended: those rows take **frozen padding steps** (an extra
-input feature pins their input gate to 0 and forget gate to 1, so the cell state is kept
-exactly), so a batch goes through a few whole kernel calls instead of kernel runs and loop steps;
-:func:`_kernel_segments` chooses the calls (:func:`_lstm_direction_frozen_padding`).
+Private torch operators: the packed products call ``torch.ops.mkldnn._reorder_linear_weight`` and
+``_linear_pointwise`` (what torch's own CPU inference compiler uses). Where this torch lacks them, or
+for another dtype than float32, :func:`recurrent_product` falls back to a plain ``matmul`` (tested).
 """
 from typing import Callable, List, Optional, Tuple
 
 import torch
 
-BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps
-PACKED_PRODUCTS = True  # oneDNN-packed recurrent products where available (float32 on a CPU)
-ACCUMULATE_IN_PLACE = True  # lstm_cell_step: W_hh's gradient summed over the steps in one buffer
-KERNEL_RUNS_FOR_INFERENCE = True  # without autograd, runs of steps over the same rows go to torch's LSTM kernel
-MIN_KERNEL_RUN = 3  # shorter runs stay in the step loop (each kernel call lays its weights out again)
-KERNEL_RUNS_FOR_TRAINING = True  # with autograd too (torch's kernel has its own backward)
-MIN_KERNEL_RUN_TRAINING = 3  # the same for training
-# kernel calls over rows that may end inside them, with frozen padding steps (round 7): faster at
-# inference, in sorted and unsorted batches; slower in training on length-bucketed batches (the
-# configs'), faster on unsorted ones (docs/performance.md, benchmarks/encoder_paths.py)
-FROZEN_PADDING_FOR_INFERENCE = True
-FROZEN_PADDING_FOR_TRAINING = False
+# tuning constants (docs/performance.md)
+BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps of the loop's backward
+MIN_KERNEL_RUN = 3  # in training, shorter runs of steps stay in the step loop (a kernel call lays its weights out again)
 FREEZE = 1e4  # the gate offset of a frozen padding step: sigmoid(-FREEZE) = 0, sigmoid(FREEZE) = 1
 KERNEL_CALL_ROW_STEPS = 60.0  # what one kernel call costs beyond its steps, in row-steps (_kernel_segments)
+
+
+def uses_cpu_kernels(tensor: torch.Tensor) -> bool:
+    """Whether the modules run this module's kernels for ``tensor`` (on the CPU) or torch's own."""
+    return tensor.device.type == "cpu"
 
 
 def _onednn_linear_available() -> bool:
@@ -74,7 +62,7 @@ def recurrent_product(weight: torch.Tensor, rows: int) -> Callable[[torch.Tensor
     step of a loop. On a CPU in float32 with oneDNN, the weight is reordered once into oneDNN's
     blocked layout and every step runs a packed product (same values up to float rounding);
     otherwise a plain ``matmul``. ``weight`` must not change while the function is used."""
-    if PACKED_PRODUCTS and _ONEDNN_LINEAR and weight.device.type == "cpu" and weight.dtype == torch.float32:
+    if _ONEDNN_LINEAR and weight.device.type == "cpu" and weight.dtype == torch.float32:
         # oneDNN's reorder reads any strides: W_hh^T (the backward's product) is laid out without a copy
         packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
         return lambda x: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
@@ -232,46 +220,6 @@ def _runs(active: List[int]) -> List[Tuple[int, int, int]]:
     return runs
 
 
-def _lstm_direction_inference(
-    inputs: torch.Tensor, active: List[int], weight_ih: torch.Tensor, weight_hh: torch.Tensor, bias: torch.Tensor, reverse: bool
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """What :class:`_LstmDirection` computes, without autograd (nothing kept for a backward).
-
-    Time splits into runs of steps over the same rows (sorted by length, a batch has one long
-    run up to its shortest sentence and short runs after it). A run of ``MIN_KERNEL_RUN`` steps
-    or more is one call of torch's own LSTM kernel (``torch.lstm``: oneDNN's fused LSTM on a
-    CPU, faster per step than this module's loop: ``benchmarks/lstm_kernel.py``) from the rows'
-    current state, time flipped for the reverse direction; shorter runs take the step loop with
-    the packed recurrent product."""
-    seq_len, batch_size, input_size = inputs.shape
-    hidden = weight_hh.size(1)
-    outputs = inputs.new_zeros(batch_size, seq_len, hidden)
-    h = inputs.new_zeros(batch_size, hidden)
-    c = inputs.new_zeros(batch_size, hidden)
-    kernel_weights = [weight_ih, weight_hh, bias, torch.zeros_like(bias)]  # b_ih + b_hh as one bias
-    recurrent: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
-    runs = _runs(active)
-    for start, end, n in reversed(runs) if reverse else runs:
-        if end - start >= MIN_KERNEL_RUN:
-            run_inputs = inputs[start:end, :n]
-            run_inputs = run_inputs.flip(0) if reverse else run_inputs
-            run_outputs, h_n, c_n = torch.lstm(
-                run_inputs, (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, False, False, False
-            )
-            # shape: (n, run length, hidden), back in time order
-            outputs[:n, start:end] = (run_outputs.flip(0) if reverse else run_outputs).transpose(0, 1)
-            h[:n], c[:n] = h_n[0], c_n[0]
-            continue
-        if recurrent is None:
-            recurrent = recurrent_product(weight_hh, batch_size)
-        # shape: (run length, n, 4 * hidden)
-        input_gates = torch.addmm(bias, inputs[start:end, :n].reshape(-1, input_size), weight_ih.t()).view(end - start, n, -1)
-        for t in range(end - 1, start - 1, -1) if reverse else range(start, end):
-            _, c_new, _ = _forward_step(recurrent, h[:n], c[:n], input_gates[t - start], outputs[:n, t])
-            h[:n], c[:n] = outputs[:n, t], c_new
-    return outputs, h, c
-
-
 def _segments(runs: List[Tuple[int, int, int]], min_kernel_run: int) -> List[Tuple[int, int, int, bool]]:
     """The runs of :func:`_runs` grouped into segments ``(start, end, rows, kernel)`` in time order:
     a run of ``min_kernel_run`` steps or more is a kernel segment of its own; consecutive shorter
@@ -287,10 +235,17 @@ def _segments(runs: List[Tuple[int, int, int]], min_kernel_run: int) -> List[Tup
 
 
 def _lstm_direction_training(
-    inputs: torch.Tensor, active: List[int], weight_ih: torch.Tensor, weight_hh: torch.Tensor, bias: torch.Tensor, reverse: bool
+    inputs: torch.Tensor,
+    lengths: torch.Tensor,
+    active: List[int],
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias: torch.Tensor,
+    reverse: bool,
+    min_kernel_run: int = MIN_KERNEL_RUN,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """What :class:`_LstmDirection` computes, as a chain of autograd nodes: a run of
-    ``MIN_KERNEL_RUN_TRAINING`` steps or more over the same rows is one call of torch's own LSTM
+    ``min_kernel_run`` steps or more over the same rows is one call of torch's own LSTM
     kernel with its own backward (oneDNN's on a CPU), from the rows' current state, time flipped
     for the reverse direction; the short runs between them go through :class:`_LstmDirection`
     from the state reached so far. In a length-sorted batch the kernel takes the long run up to
@@ -303,7 +258,7 @@ def _lstm_direction_training(
     c = inputs.new_zeros(batch_size, hidden)
     kernel_weights = [weight_ih, weight_hh, bias, torch.zeros_like(bias)]  # b_ih + b_hh as one bias
     pieces: List[Tuple[int, int, torch.Tensor]] = []  # (start, end, time-major outputs (end - start, batch, H))
-    segments = _segments(_runs(active), MIN_KERNEL_RUN_TRAINING)
+    segments = _segments(_runs(active), min_kernel_run)
     for start, end, n, kernel in reversed(segments) if reverse else segments:
         if kernel:
             run_inputs = inputs[start:end, :n]
@@ -362,6 +317,7 @@ def _lstm_direction_frozen_padding(
     weight_hh: torch.Tensor,
     bias: torch.Tensor,
     reverse: bool,
+    call_cost: float = KERNEL_CALL_ROW_STEPS,
 ) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """What :class:`_LstmDirection` computes, in a few calls of torch's own LSTM kernel
     (``torch.lstm``; oneDNN's fused LSTM on a CPU, with its own backward under autograd) over
@@ -389,7 +345,7 @@ def _lstm_direction_frozen_padding(
     h = inputs.new_zeros(batch_size, hidden)
     c = inputs.new_zeros(batch_size, hidden)
     pieces: List[torch.Tensor] = []  # time-major outputs (end - start, batch, H), in call order
-    segments = _kernel_segments(_runs(active), KERNEL_CALL_ROW_STEPS)
+    segments = _kernel_segments(_runs(active), call_cost)
     for start, end, n in reversed(segments) if reverse else segments:
         run_inputs = inputs[start:end, :n]
         run_outputs, h_n, c_n = torch.lstm(
@@ -452,25 +408,43 @@ def masked_lstm_direction(
             f"mask {tuple(mask.shape)} (batch, seq_len), weight_ih {tuple(weight_ih.shape)} (4 * hidden, input_size), "
             f"weight_hh {tuple(weight_hh.shape)} (4 * hidden, hidden), bias {tuple(bias.shape)} (4 * hidden,)"
         )
+    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, weight_ih, weight_hh, bias))
+    # training: kernel runs and the step loop between them; inference: kernel calls with frozen padding
+    path = _lstm_direction_training if needs_grad else _lstm_direction_frozen_padding
+    return _sorted_by_length(path, inputs, mask, weight_ih, weight_hh, bias, reverse)
+
+
+DirectionPath = Callable[..., Tuple[torch.Tensor, torch.Tensor, torch.Tensor]]
+
+
+def _sorted_by_length(
+    path: DirectionPath,
+    inputs: torch.Tensor,
+    mask: torch.BoolTensor,
+    weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor,
+    bias: torch.Tensor,
+    reverse: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Runs ``path`` (one of this module's direction functions) over the batch sorted by length,
+    time-major, and puts the rows back in their order."""
     lengths = mask.sum(dim=1)
     order = lengths.argsort(descending=True, stable=True)
     # rows of the sorted batch with a token at each step
     steps = torch.arange(inputs.size(1), device=inputs.device).unsqueeze(1)
     active = (lengths[order].unsqueeze(0) > steps).sum(dim=1).tolist()
     time_major = inputs.index_select(0, order).transpose(0, 1).contiguous()
-    needs_grad = torch.is_grad_enabled() and any(t.requires_grad for t in (inputs, weight_ih, weight_hh, bias))
-    if FROZEN_PADDING_FOR_TRAINING if needs_grad else FROZEN_PADDING_FOR_INFERENCE:
-        outputs, h, c = _lstm_direction_frozen_padding(
-            time_major, lengths[order], active, weight_ih, weight_hh, bias, reverse
-        )
-    elif KERNEL_RUNS_FOR_INFERENCE and not needs_grad:
-        outputs, h, c = _lstm_direction_inference(time_major, active, weight_ih, weight_hh, bias, reverse)
-    elif KERNEL_RUNS_FOR_TRAINING and needs_grad:
-        outputs, h, c = _lstm_direction_training(time_major, active, weight_ih, weight_hh, bias, reverse)
-    else:
-        outputs, h, c = _LstmDirection.apply(time_major, active, weight_ih, weight_hh, bias, reverse)
+    outputs, h, c = path(time_major, lengths[order], active, weight_ih, weight_hh, bias, reverse)
     restore = order.argsort()
     return outputs.index_select(0, restore), h.index_select(0, restore), c.index_select(0, restore)
+
+
+def _step_loop(
+    inputs: torch.Tensor, lengths: torch.Tensor, active: List[int], weight_ih: torch.Tensor,
+    weight_hh: torch.Tensor, bias: torch.Tensor, reverse: bool,
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """:class:`_LstmDirection` alone over the whole batch (the reference the tests compare with)."""
+    return _LstmDirection.apply(inputs, active, weight_ih, weight_hh, bias, reverse)
 
 
 class RecurrentProducts:
@@ -535,10 +509,7 @@ class _LstmCellStep(torch.autograd.Function):
         grad_weight_ih = grad_gates.t().mm(x) if ctx.needs_input_grad[3] else None
         grad_weight_hh = None
         if ctx.needs_input_grad[4]:
-            if ACCUMULATE_IN_PLACE:
-                grad_weight_hh = ctx.products.add_weight_gradient(ctx.step, grad_gates, h)
-            else:
-                grad_weight_hh = grad_gates.t().mm(h)
+            grad_weight_hh = ctx.products.add_weight_gradient(ctx.step, grad_gates, h)
         grad_bias = grad_gates.sum(dim=0) if ctx.needs_input_grad[5] else None
         return grad_x, grad_h_previous, grad_c_previous, grad_weight_ih, grad_weight_hh, grad_bias, None
 
