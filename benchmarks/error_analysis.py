@@ -4,7 +4,7 @@ classified by what the model predicted for it, recall by the number of gold trip
 and by a triplet's place in the gold order, and what the wrong predictions were.
 
     python benchmarks/error_analysis.py runs/x/model.tar.gz ../shared/data/webnlg_exact/dev.jsonl \\
-        [-o '{"model.beam_size": 4}'] [--output benchmarks/out/x.json]
+        [-o '{"model.beam_size": 4}'] [--output out.json]
 
 Decoding switches (``model.beam_size``, ``model.max_decoding_triplets``) are read at inference, so
 ``-o`` scores one archive under each. Categories of a gold triplet (the first that applies):

@@ -6,7 +6,7 @@ file; with --test, scores the test split with `allennlp evaluate` too.
     python benchmarks/quality.py training_config/copymtl_webnlg.jsonnet \\
         --train ../shared/data/webnlg/train.jsonl --dev ../shared/data/webnlg/dev.jsonl \\
         --serialization-dir runs/copymtl_webnlg --label "CopyMTL-One" \\
-        [-o '{"model.feeding": "own"}'] [--test test.jsonl] [--results benchmarks/results.jsonl]
+        [-o '{"model.feeding": "own"}'] [--test test.jsonl] [--results benchmarks/results/results.jsonl]
 
 The config's data variables (WEBNLG_*_PATH, NYT_*_PATH) are set from --train and --dev.
 """
@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--serialization-dir", required=True)
     parser.add_argument("--label", required=True)
     parser.add_argument("-o", "--overrides", default="")
-    parser.add_argument("--results", default="benchmarks/results.jsonl")
+    parser.add_argument("--results", default="benchmarks/results/results.jsonl")
     parser.add_argument("--recover", action="store_true", help="continue an interrupted run")
     args = parser.parse_args()
 

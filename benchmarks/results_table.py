@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Renders results files written by benchmarks/quality.py as a Markdown table (dev metrics).
 
-    python benchmarks/results_table.py benchmarks/results.jsonl [--label-prefix "CopyRE"]
+    python benchmarks/results_table.py benchmarks/results/results.jsonl [--label-prefix "CopyRE"]
 """
 import argparse
 import json
