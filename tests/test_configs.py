@@ -32,8 +32,10 @@ def test_there_is_a_config_per_system_and_dataset():
     assert "copymtl_demo" in names
 
 
-PAPER_CONFIGS = [c for c in CONFIGS if c.stem != "copymtl_demo" and "_glove" not in c.stem and "_minilm" not in c.stem]
-VECTOR_CONFIGS = [c for c in CONFIGS if "_glove" in c.stem]
+BASELINE_CONFIGS = [c for c in CONFIGS if c.stem.startswith(("novel_tagging", "graphrel"))]
+FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS]
+PAPER_CONFIGS = [c for c in FAMILY_CONFIGS if c.stem != "copymtl_demo" and "_glove" not in c.stem and "_minilm" not in c.stem]
+VECTOR_CONFIGS = [c for c in FAMILY_CONFIGS if "_glove" in c.stem]
 
 
 @pytest.mark.parametrize("config", PAPER_CONFIGS, ids=lambda c: c.stem)
@@ -179,3 +181,32 @@ def test_a_transformer_config_with_a_separate_copied_word_embedding(tiny_bert, t
     vocab = Vocabulary({"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"])
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.copied_word_embedder.get_output_dim() == 16
+
+
+def test_there_is_a_baseline_config_per_dataset():
+    names = {c.stem for c in BASELINE_CONFIGS}
+    assert {"novel_tagging_glove_webnlg", "novel_tagging_nyt"} <= names
+
+
+@pytest.mark.parametrize("config", [c for c in BASELINE_CONFIGS if c.stem.startswith("novel_tagging")], ids=lambda c: c.stem)
+def test_novel_tagging_configs(config, tmp_path):
+    params = Params.from_file(str(config)).as_dict()
+    model = params["model"]
+    # the published sizes and bias weight (Zheng et al. 2017)
+    assert model["encoder"]["hidden_size"] == 300 and model["encoder"]["bidirectional"]
+    assert model["decoder_hidden_size"] == 600 and model["bias_weight"] == 10
+    embedders = model["source_embedder"]["token_embedders"]
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        assert params[reader]["type"] == "novel_tagging"
+        assert set(params[reader]["token_indexers"]) == set(embedders)
+    assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
+    assert params["validation_dataset_reader"]["max_sentence_length"] is None
+    assert params["trainer"]["callbacks"][-1] == {"type": "random_state_checkpoint"}
+    if "_glove" in config.stem:
+        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
+        vectors = tmp_path / "vectors.txt"
+        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
+        embedders["tokens"]["pretrained_file"] = str(vectors)
+    vocab = Vocabulary({"tokens": {"a": 1}, "novel_tags": {"O": 1, "S-r-1": 1, "S-r-2": 1}}, non_padded_namespaces=["*tags"])
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    assert built.num_tags == 3

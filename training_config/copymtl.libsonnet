@@ -119,16 +119,22 @@
         entity_starts: entity_starts,
         copy_feedback: copy_feedback,
       },
+    } + $.training(
+      batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
+      warmup_steps=warmup_steps, grad_norm=grad_norm, training_set_f1_sentences=training_set_f1_sentences,
+      parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+    ),
+
+  // What every config shares (the CopyMTL family and the baselines): data loaders, optimizer,
+  // schedule, callbacks and seeds.
+  training(batch_size, lr, num_epochs, seed, patience=null, warmup_steps=0, grad_norm=null, training_set_f1_sentences=0, parameter_groups=null):: {
       // Length buckets: sentences of similar length share a batch (random batches of WebNLG
       // train are 60% padding; bucketed ones 3%). Batch order and bucket noise are seeded.
       data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"]}},
       validation_data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"], shuffle: false}},
       trainer: {
         // Adam; "fused_adam" is torch's one-pass implementation of the same update (2-3x faster step)
-        optimizer: {type: "fused_adam", lr: lr}
-          + (if transformer == null then {} else {
-            parameter_groups: [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
-          }),
+        optimizer: {type: "fused_adam", lr: lr} + (if parameter_groups == null then {} else {parameter_groups: parameter_groups}),
         [if warmup_steps > 0 then "learning_rate_scheduler"]: {type: "linear_with_warmup", warmup_steps: warmup_steps},
         [if grad_norm != null then "grad_norm"]: grad_norm,
         num_epochs: num_epochs,
@@ -146,4 +152,43 @@
       numpy_seed: seed,
       pytorch_seed: seed,
     },
+
+  // Word embeddings of the baselines: `embedding_dim` wide, from `pretrained_file` (a GloVe text
+  // file, e.g. `make vectors`) where one is given, fine-tuned; `trainable_embedding_dim` > 0 adds a
+  // randomly initialised, trained embedding beside it (as the CopyMTL configs build them).
+  words(embedding_dim, pretrained_file=null, trainable_embedding_dim=0):: {
+    indexers: {tokens: {type: "single_id"}} + (if trainable_embedding_dim > 0 then {trainable_tokens: {type: "single_id"}} else {}),
+    embedder: {
+      token_embedders: {
+        tokens: {type: "embedding", embedding_dim: embedding_dim}
+          + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
+        [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "embedding", embedding_dim: trainable_embedding_dim},
+      },
+    },
+    dim: embedding_dim + trainable_embedding_dim,
+  },
+
+  // NovelTagging, LSTM-LSTM-Bias (Zheng et al. 2017): a BiLSTM encoder (`encoder_size` a
+  // direction), the LSTM tagging decoder (`decoder_size`), the bias objective (`bias_weight`, α).
+  // Published: encoder 300, decoder 600, α 10 (their embeddings: 300d word2vec trained on NYT).
+  novel_tagging(
+    train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0,
+    encoder_size=300, decoder_size=600, bias_weight=10.0, dropout=0.0,
+    batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null,
+  )::
+    local w = $.words(embedding_dim, pretrained_file, trainable_embedding_dim);
+    {
+      dataset_reader: {type: "novel_tagging", token_indexers: w.indexers, max_sentence_length: max_sentence_length},
+      validation_dataset_reader: self.dataset_reader + {max_sentence_length: null},
+      train_data_path: train,
+      validation_data_path: validation,
+      model: {
+        type: "novel_tagging",
+        source_embedder: w.embedder,
+        encoder: {type: "lstm", input_size: w.dim, hidden_size: encoder_size, bidirectional: true},
+        decoder_hidden_size: decoder_size,
+        bias_weight: bias_weight,
+        dropout: dropout,
+      },
+    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed),
 }

@@ -63,3 +63,17 @@ def bio_tags(num_tokens: int, spans: Sequence[Span]) -> Tuple[List[str], int]:
         for i in range(start + 1, end):
             tags[i] = "I"
     return tags, conflicts
+
+
+def readable_triplets(tokens: Sequence[str], triplets: Sequence[Triplet]) -> List[Dict[str, Any]]:
+    """The predictor's view of a sentence's triplets: each entity's words and ``[start, end)`` span."""
+    return [
+        {
+            "head": " ".join(tokens[t.head[0] : t.head[1]]),
+            "head_span": list(t.head),
+            "relation": t.relation,
+            "tail": " ".join(tokens[t.tail[0] : t.tail[1]]),
+            "tail_span": list(t.tail),
+        }
+        for t in triplets
+    ]

@@ -1,18 +1,15 @@
-import logging
 import random
 from collections import Counter
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance, Token
 from allennlp.data.fields import Field, LabelField, ListField, MetadataField, SequenceLabelField, TensorField, TextField
-from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
+from allennlp.data.token_indexers import TokenIndexer
 
-from copymtl_allennlp.data.formats import FORMATS, ON_ERROR, read_sentences
 from copymtl_allennlp.data.triplets import Triplet, bio_tags, deduplicate, entity_mentions
-
-logger = logging.getLogger(__name__)
+from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
 
 TRIPLET_ORDERS = ("given", "shuffle", "sorted")
 RELATION_NAMESPACE = "relation_labels"
@@ -37,11 +34,10 @@ class RelationLabelField(LabelField):
 
 
 @DatasetReader.register("copymtl")
-class CopyMTLDatasetReader(DatasetReader):
+class CopyMTLDatasetReader(TripletDatasetReader):
     """Reads sentences with (relation, head, tail) triplets for the CopyRE / CopyMTL model family.
 
-    Any format of :mod:`copymtl_allennlp.data.formats` is read directly (``format="auto"`` detects
-    it). Each instance has
+    Reading, sharding, errors and counts as :class:`TripletDatasetReader`. Each instance has
 
     ``source_tokens``      the sentence (``TextField``);
     ``metadata``           ``tokens``, ``source`` (``"file:line"``) and, with gold data,
@@ -61,10 +57,7 @@ class CopyMTLDatasetReader(DatasetReader):
 
     The decoder target is the first ``max_triplets`` triplets in ``triplet_order`` (``given``;
     ``shuffle``, with ``seed``; or ``sorted`` by head then tail position), padded with NA
-    triplets; sentences with more are counted and logged. Sentences longer than
-    ``max_sentence_length`` are skipped and counted (leave it ``None`` for evaluation data).
-    Bad records raise an error naming file, line and problem, or with ``on_error="skip"`` are
-    logged and counted. Counts are logged at the end of each file.
+    triplets; sentences with more are counted and logged.
     """
 
     def __init__(
@@ -81,50 +74,21 @@ class CopyMTLDatasetReader(DatasetReader):
         on_error: str = "raise",
         **kwargs,
     ) -> None:
-        super().__init__(manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs)
-        if format != "auto" and format not in FORMATS:
-            raise ConfigurationError(f"format must be 'auto' or one of {FORMATS}, got {format!r}")
+        super().__init__(token_indexers, format, words2id_path, relations2id_path, max_sentence_length, on_error, **kwargs)
         if triplet_order not in TRIPLET_ORDERS:
             raise ConfigurationError(f"triplet_order must be one of {TRIPLET_ORDERS}, got {triplet_order!r}")
-        if on_error not in ON_ERROR:
-            raise ConfigurationError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
         if max_triplets < 1:
             raise ConfigurationError(f"max_triplets must be at least 1, got {max_triplets}")
-        self.token_indexers = token_indexers or {"tokens": SingleIdTokenIndexer()}
-        self.format = format
-        self.words2id_path = words2id_path
-        self.relations2id_path = relations2id_path
         self.max_triplets = max_triplets
-        self.max_sentence_length = max_sentence_length
         self.triplet_order = triplet_order
         self.seed = seed
         self.entity_lengths = entity_lengths
-        self.on_error = on_error
 
-    def _read(self, file_path: str) -> Iterable[Instance]:
-        stats: Counter = Counter()
-        sentences = read_sentences(
-            file_path, self.format, self.words2id_path, self.relations2id_path, self.on_error, stats
-        )
-        for line, sentence in self.shard_iterable(sentences):
-            if self.max_sentence_length is not None and len(sentence.tokens) > self.max_sentence_length:
-                stats["longer_than_max_sentence_length"] += 1
-                continue
-            if len(sentence.triplets) > self.max_triplets:
-                stats["more_than_max_triplets"] += 1
-            yield self.text_to_instance(
-                sentence.tokens, sentence.triplets, source=f"{file_path}:{line}", line=line, stats=stats
-            )
-        logger.info("read %s: %s", file_path, ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
-        for key, what in (
-            ("skipped", "bad records skipped (on_error='skip')"),
-            ("longer_than_max_sentence_length", f"sentences longer than {self.max_sentence_length} tokens skipped"),
-            ("more_than_max_triplets", f"sentences with more than {self.max_triplets} triplets (decoder targets keep the first {self.max_triplets}; gold for the metric keeps all)"),
-            ("overlapping_mentions_untagged", "overlapping entity mentions left out of the BIO tags"),
-            ("head_equals_tail", "triplets whose head and tail are the same span (kept as gold)"),
-        ):
-            if stats[key]:
-                logger.warning("%s: %d %s", file_path, stats[key], what)
+    def warnings(self) -> Dict[str, str]:
+        return {
+            "more_than_max_triplets": f"sentences with more than {self.max_triplets} triplets (decoder targets keep the first {self.max_triplets}; gold for the metric keeps all)",
+            "overlapping_mentions_untagged": "overlapping entity mentions left out of the BIO tags",
+        }
 
     def text_to_instance(  # type: ignore[override]
         self,
@@ -140,6 +104,8 @@ class CopyMTLDatasetReader(DatasetReader):
         if triplets is not None:
             triplets, _ = deduplicate(triplets)
             metadata["gold_triplets"] = list(triplets)
+            if stats is not None and len(triplets) > self.max_triplets:
+                stats["more_than_max_triplets"] += 1
             tags, conflicts = bio_tags(len(tokens), entity_mentions(triplets))
             if stats is not None:
                 stats["overlapping_mentions_untagged"] += conflicts
@@ -175,6 +141,3 @@ class CopyMTLDatasetReader(DatasetReader):
             fields["target_head_lengths"] = positions([t.head[1] - t.head[0] for t in triplets], 0)
             fields["target_tail_lengths"] = positions([t.tail[1] - t.tail[0] for t in triplets], 0)
         return fields
-
-    def apply_token_indexers(self, instance: Instance) -> None:
-        instance.fields["source_tokens"].token_indexers = self.token_indexers  # type: ignore[attr-defined]

@@ -18,12 +18,14 @@ corpus (micro average).
 
 ``unseen_relation_triplets`` (with ``known_relations``, only when there are any): gold triplets
     whose relation is not among ``known_relations`` (the model's vocabulary), which the model can
-    never predict; they count in every recall like any other gold triplet.
+    never predict; they count in every recall like any other gold triplet, and their number is
+    logged when the metric is reset (the end of an evaluation).
 
 The released CopyMTL code counts a predicted relation (entity pair) as correct whenever it
 occurs anywhere in the sentence's gold, so one gold relation can be matched many times and
 recall can exceed 1; the multiset matching here differs only in such sentences.
 """
+import logging
 from collections import Counter
 from typing import Collection, Dict, Hashable, Iterable, List, Optional, Sequence, Set, Tuple
 
@@ -33,6 +35,8 @@ from allennlp.nn.util import dist_reduce_sum
 from allennlp.training.metrics import Metric
 
 from copymtl_allennlp.data.triplets import Triplet
+
+logger = logging.getLogger(__name__)
 
 COUNTS = ("strict", "lenient", "relation", "entity", "text")
 
@@ -140,5 +144,11 @@ class TripletF1(Metric):
         if unseen_relations:
             metrics["unseen_relation_triplets"] = float(unseen_relations)
         if reset:
+            if unseen_relations:
+                logger.warning(
+                    "%d gold triplets have a relation that the model's vocabulary lacks (training never saw it): "
+                    "counted in recall, never predicted",
+                    unseen_relations,
+                )
             self.reset()
         return metrics

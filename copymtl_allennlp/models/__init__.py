@@ -1,1 +1,2 @@
 from copymtl_allennlp.models.copymtl import CopyMTL
+from copymtl_allennlp.models.novel_tagging import NovelTagging

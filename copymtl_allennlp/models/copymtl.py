@@ -1,4 +1,3 @@
-import logging
 from typing import Any, Dict, List, Optional
 
 import torch
@@ -10,7 +9,7 @@ from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 from allennlp.training.metrics import SpanBasedF1Measure
 
-from copymtl_allennlp.data.triplets import Triplet
+from copymtl_allennlp.data.triplets import Triplet, readable_triplets
 from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
 from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
@@ -19,7 +18,6 @@ from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
 
-logger = logging.getLogger(__name__)
 
 # where an entity's first token comes from (CopyMTL's docstring)
 ENTITY_STARTS = ("tags", "length", "last_token")
@@ -372,20 +370,10 @@ class CopyMTL(Model):
         return sentences
 
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
-        readable: Dict[str, Any] = {"tokens": output_dict["tokens"], "triplets": []}
-        for tokens, triplets in zip(output_dict["tokens"], output_dict["triplets"]):
-            readable["triplets"].append(
-                [
-                    {
-                        "head": " ".join(tokens[t.head[0] : t.head[1]]),
-                        "head_span": list(t.head),
-                        "relation": t.relation,
-                        "tail": " ".join(tokens[t.tail[0] : t.tail[1]]),
-                        "tail_span": list(t.tail),
-                    }
-                    for t in triplets
-                ]
-            )
+        readable: Dict[str, Any] = {
+            "tokens": output_dict["tokens"],
+            "triplets": [readable_triplets(*sentence) for sentence in zip(output_dict["tokens"], output_dict["triplets"])],
+        }
         if "predicted_tags" in output_dict:
             readable["entity_tags"] = [
                 [self.vocab.get_token_from_index(i, TAG_NAMESPACE) for i in row[: len(tokens)]]
@@ -397,12 +385,6 @@ class CopyMTL(Model):
         if self.training:
             return {}  # sentences are decoded, and scored, only in evaluation
         metrics = self._triplet_f1.get_metric(reset)
-        if reset and metrics.get("unseen_relation_triplets"):
-            logger.warning(
-                "%d gold triplets have a relation that the model's vocabulary lacks (training never saw it): "
-                "counted in recall, never predicted",
-                metrics["unseen_relation_triplets"],
-            )
         if self._tagging_f1 is not None:
             tagging = self._tagging_f1.get_metric(reset)
             metrics["tagging_precision"] = float(tagging["precision-overall"])

@@ -1,0 +1,111 @@
+import logging
+from collections import Counter
+from itertools import islice
+from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import DatasetReader, Instance
+from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
+
+from copymtl_allennlp.data.formats import FORMATS, ON_ERROR, read_sentences
+from copymtl_allennlp.data.triplets import Sentence, Triplet
+
+logger = logging.getLogger(__name__)
+
+
+class TripletDatasetReader(DatasetReader):
+    """What every reader of the package shares: sentences with (relation, head, tail) triplets in
+    any format of :mod:`copymtl_allennlp.data.formats` (``format="auto"`` detects it), sharded
+    across distributed and data-loader workers, sentences longer than ``max_sentence_length``
+    skipped and counted (leave it ``None`` for evaluation data), bad records raising an error that
+    names file, line and problem or, with ``on_error="skip"``, logged and counted.
+
+    A subclass builds the instance (:meth:`text_to_instance`, with ``stats`` to count what it
+    does), may prepare sentences in batches of ``chunk_size`` (:meth:`prepare`), and names the
+    counts worth a warning (:meth:`warnings`); every count is logged at the end of each file.
+    """
+
+    chunk_size = 256
+
+    def __init__(
+        self,
+        token_indexers: Optional[Dict[str, TokenIndexer]] = None,
+        format: str = "auto",
+        words2id_path: Optional[str] = None,
+        relations2id_path: Optional[str] = None,
+        max_sentence_length: Optional[int] = None,
+        on_error: str = "raise",
+        **kwargs,
+    ) -> None:
+        super().__init__(manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs)
+        if format != "auto" and format not in FORMATS:
+            raise ConfigurationError(f"format must be 'auto' or one of {FORMATS}, got {format!r}")
+        if on_error not in ON_ERROR:
+            raise ConfigurationError(f"on_error must be one of {ON_ERROR}, got {on_error!r}")
+        self.token_indexers = token_indexers or {"tokens": SingleIdTokenIndexer()}
+        self.format = format
+        self.words2id_path = words2id_path
+        self.relations2id_path = relations2id_path
+        self.max_sentence_length = max_sentence_length
+        self.on_error = on_error
+
+    def _read(self, file_path: str) -> Iterable[Instance]:
+        stats: Counter = Counter()
+        sentences = read_sentences(
+            file_path, self.format, self.words2id_path, self.relations2id_path, self.on_error, stats
+        )
+        def kept() -> Iterator[Tuple[int, Sentence]]:
+            for line, sentence in self.shard_iterable(sentences):
+                if self.max_sentence_length is not None and len(sentence.tokens) > self.max_sentence_length:
+                    stats["longer_than_max_sentence_length"] += 1
+                else:
+                    yield line, sentence
+
+        for chunk in _chunks(kept(), self.chunk_size):
+            self.prepare([sentence.tokens for _, sentence in chunk])
+            for line, sentence in chunk:
+                yield self.text_to_instance(
+                    sentence.tokens, sentence.triplets, source=f"{file_path}:{line}", line=line, stats=stats
+                )
+        logger.info("read %s: %s", file_path, ", ".join(f"{k} {v}" for k, v in sorted(stats.items())))
+        messages = {
+            "skipped": "bad records skipped (on_error='skip')",
+            "longer_than_max_sentence_length": f"sentences longer than {self.max_sentence_length} tokens skipped",
+            "head_equals_tail": "triplets whose head and tail are the same span (kept as gold)",
+            **self.warnings(),
+        }
+        for key, what in messages.items():
+            if stats[key]:
+                logger.warning("%s: %d %s", file_path, stats[key], what)
+
+    def prepare(self, sentences: List[List[str]]) -> None:
+        """Called with the tokens of the next ``chunk_size`` sentences before their instances are
+        built, for work done better in batches (GraphRel parses them)."""
+
+    def warnings(self) -> Dict[str, str]:
+        """The counts of ``stats`` that :meth:`text_to_instance` fills and that deserve a warning,
+        with what each counts."""
+        return {}
+
+    def text_to_instance(  # type: ignore[override]
+        self,
+        tokens: List[str],
+        triplets: Optional[List[Triplet]] = None,
+        source: Optional[str] = None,
+        line: int = 0,
+        stats: Optional[Counter] = None,
+    ) -> Instance:
+        """The instance of one sentence; ``triplets`` is ``None`` for prediction input."""
+        raise NotImplementedError
+
+    def apply_token_indexers(self, instance: Instance) -> None:
+        instance.fields["source_tokens"].token_indexers = self.token_indexers  # type: ignore[attr-defined]
+
+
+def _chunks(items: Iterable[Tuple[int, Sentence]], size: int) -> Iterator[List[Tuple[int, Sentence]]]:
+    iterator = iter(items)
+    while True:
+        chunk = list(islice(iterator, size))
+        if not chunk:
+            return
+        yield chunk
