@@ -74,7 +74,7 @@ class NovelTagging(Model):
         embedded = self.dropout(self.source_embedder(source_tokens))
         encoded = self.dropout(self.encoder(embedded, mask))
         # shape: (batch_size, seq_len, num_tags)
-        scores = self.decoder(encoded)
+        scores = self.decoder(encoded, mask)
         output: Dict[str, Any] = {}
         if tags is not None:
             output["loss"] = self.bias_loss(scores, tags, mask)

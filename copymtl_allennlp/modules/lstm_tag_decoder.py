@@ -1,17 +1,28 @@
 import torch
+from torch.func import functional_call
+
+from copymtl_allennlp.modules import cpu_lstm
 
 
 class LstmTagDecoder(torch.nn.Module):
     """The LSTM decoding layer of NovelTagging's LSTM-LSTM-Bias (Zheng et al. 2017, Section 3.2.2).
 
     At token ``t`` an LSTM cell reads the encoder output ``h_t`` and the previous token's tag
-    prediction vector ``T_{t-1}`` (zeros at the first token), and the new state ``h^d_t`` gives
+    prediction vector ``T_{t-1}``, and its new state ``h^d_t`` gives
 
         T_t = W_ts · h^d_t + b_ts        (the tag prediction vector, fed to the next token)
         y_t = W_y · T_t + b_y            (tag scores; softmax in the model)
 
-    Returns the tag scores of every token, ``(batch_size, seq_len, num_tags)``. Padding sits at the
-    end of each sentence, so a sentence's scores do not depend on what it is batched with.
+    The parameters are those of that cell (``cell``: ``W_ih`` over ``[h_t ; T_{t-1}]``, ``W_hh``),
+    ``tag_vector`` (``W_ts``, ``b_ts``) and ``tag_scores`` (``W_y``, ``b_y``). The first token reads
+    the tag vector of the zero initial state, ``T_{-1} = b_ts``.
+
+    How it runs: ``T_{t-1}`` is linear in ``h^d_{t-1}``, so its part of the gates,
+    ``W_iT T_{t-1} = W_iT W_ts h^d_{t-1} + W_iT b_ts``, folds into the recurrent weight and the
+    bias: the decoder is one LSTM over the encoder outputs with ``W_hh + W_iT W_ts`` and
+    ``b + W_iT b_ts``, exactly. It runs as one LSTM direction: the package's CPU kernels on a CPU
+    (:mod:`~copymtl_allennlp.modules.cpu_lstm`), torch's ``LSTM`` (cuDNN) on a GPU. Padding sits at
+    the end of each sentence, so a sentence's scores do not depend on what it is batched with.
     """
 
     def __init__(self, input_size: int, hidden_size: int, tag_vector_dim: int, num_tags: int, dropout: float = 0.0) -> None:
@@ -20,19 +31,30 @@ class LstmTagDecoder(torch.nn.Module):
         self.tag_vector = torch.nn.Linear(hidden_size, tag_vector_dim)
         self.tag_scores = torch.nn.Linear(tag_vector_dim, num_tags)
         self.dropout = torch.nn.Dropout(dropout)
-        self.hidden_size = hidden_size
-        self.tag_vector_dim = tag_vector_dim
+        self.input_size = input_size
+        # torch's LSTM for the GPU, run on the folded weights (functional_call); not a submodule,
+        # so its own (unused) parameters are not the model's
+        self.__dict__["_gpu_lstm"] = torch.nn.LSTM(input_size, hidden_size, batch_first=True)
 
-    def forward(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
-        batch_size, seq_len, _ = encoder_outputs.shape
-        state = encoder_outputs.new_zeros(batch_size, self.hidden_size)
-        memory = encoder_outputs.new_zeros(batch_size, self.hidden_size)
-        # shape: (batch_size, tag_vector_dim)
-        tag_vector = encoder_outputs.new_zeros(batch_size, self.tag_vector_dim)
-        tag_vectors = []
-        for t in range(seq_len):
-            state, memory = self.cell(torch.cat([encoder_outputs[:, t], tag_vector], dim=-1), (state, memory))
-            tag_vector = self.tag_vector(state)
-            tag_vectors.append(tag_vector)
+    def folded_weights(self):
+        """``(W_ih over h_t, W_hh + W_iT W_ts, b_ih + b_hh + W_iT b_ts)``: the decoder as a plain LSTM."""
+        weight_x, weight_tag = self.cell.weight_ih.split([self.input_size, self.tag_vector.out_features], dim=1)
+        weight_hh = self.cell.weight_hh + weight_tag @ self.tag_vector.weight
+        bias = self.cell.bias_ih + self.cell.bias_hh + weight_tag @ self.tag_vector.bias
+        return weight_x, weight_hh, bias
+
+    def forward(self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
+        weight_x, weight_hh, bias = self.folded_weights()
+        if cpu_lstm.uses_cpu_kernels(encoder_outputs):
+            # shape: (batch_size, seq_len, hidden_size), zero at padding
+            states, _, _ = cpu_lstm.masked_lstm_direction(encoder_outputs, mask, weight_x, weight_hh, bias)
+        else:
+            weights = {
+                "weight_ih_l0": weight_x,
+                "weight_hh_l0": weight_hh,
+                "bias_ih_l0": bias,
+                "bias_hh_l0": torch.zeros_like(bias),
+            }
+            states, _ = functional_call(self._gpu_lstm, weights, (encoder_outputs,))
         # shape: (batch_size, seq_len, num_tags)
-        return self.tag_scores(self.dropout(torch.stack(tag_vectors, dim=1)))
+        return self.tag_scores(self.dropout(self.tag_vector(states)))

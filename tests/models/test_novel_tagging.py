@@ -7,6 +7,7 @@ from allennlp.data import Batch, Vocabulary
 
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.novel_tagging import NOVEL_TAG_NAMESPACE, NovelTaggingDatasetReader
+from copymtl_allennlp.modules import cpu_lstm
 from copymtl_allennlp.modules.lstm_tag_decoder import LstmTagDecoder
 from tests.conftest import FIXTURES
 
@@ -50,22 +51,33 @@ class TestNovelTagging(ModelTestCase):
                 assert all(tag.endswith("-1") and triplet["relation"] in tag for tag in sentence["novel_tags"][start:end])
 
 
-def test_decoder_feeds_the_previous_tag_vector():
+@pytest.mark.parametrize("run", ["cpu_kernels", "torch_lstm"])
+def test_decoder_is_the_papers_step_with_the_tag_vector_fed_back(run, monkeypatch):
     torch.manual_seed(0)
     decoder = LstmTagDecoder(input_size=4, hidden_size=5, tag_vector_dim=3, num_tags=6)
+    if run == "torch_lstm":
+        # the GPU path (torch's LSTM on the folded weights), run here on the CPU
+        monkeypatch.setattr(cpu_lstm, "uses_cpu_kernels", lambda tensor: False)
     inputs = torch.randn(2, 4, 4)
-    scores = decoder(inputs)
+    mask = torch.tensor([[True] * 4, [True, True, True, False]])
+    scores = decoder(inputs, mask)
     assert scores.shape == (2, 4, 6)
-    # by hand: the cell reads [h_t; T_{t-1}], T_t = W_ts h^d_t + b_ts, y_t = W_y T_t + b_y
+    # by hand, the literal cell: it reads [h_t; T_{t-1}], T_t = W_ts h^d_t + b_ts, y_t = W_y T_t + b_y,
+    # from the zero state (whose tag vector is b_ts)
     state = memory = torch.zeros(2, 5)
-    tag_vector = torch.zeros(2, 3)
+    tag_vector = decoder.tag_vector(state)
     for t in range(4):
         state, memory = decoder.cell(torch.cat([inputs[:, t], tag_vector], -1), (state, memory))
         tag_vector = decoder.tag_vector(state)
-        assert torch.allclose(scores[:, t], decoder.tag_scores(tag_vector), atol=1e-6)
+        real = mask[:, t]
+        assert torch.allclose(scores[real, t], decoder.tag_scores(tag_vector)[real], atol=1e-5)
+    # gradients reach every parameter through the folded weights
+    scores[mask].sum().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in decoder.parameters())
     # a later token does not change an earlier token's scores (padding at the end is harmless)
     longer = torch.cat([inputs, torch.randn(2, 3, 4)], dim=1)
-    assert torch.allclose(decoder(longer)[:, :4], scores, atol=1e-6)
+    longer_mask = torch.cat([torch.ones(2, 4, dtype=torch.bool), torch.ones(2, 3, dtype=torch.bool)], dim=1)
+    assert torch.allclose(decoder(longer, longer_mask)[:, :4][mask], scores[mask], atol=1e-5)
 
 
 def test_reader_counts_what_the_scheme_loses_and_reads_unknown_relations_as_outside(caplog):
