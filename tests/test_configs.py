@@ -186,6 +186,7 @@ def test_a_transformer_config_with_a_separate_copied_word_embedding(tiny_bert, t
 def test_there_is_a_baseline_config_per_dataset():
     names = {c.stem for c in BASELINE_CONFIGS}
     assert {"novel_tagging_glove_webnlg", "novel_tagging_nyt"} <= names
+    assert {f"graphrel_{p}_{d}" for p in ("1p", "2p") for d in ("glove_webnlg", "nyt")} <= names
 
 
 @pytest.mark.parametrize("config", [c for c in BASELINE_CONFIGS if c.stem.startswith("novel_tagging")], ids=lambda c: c.stem)
@@ -210,3 +211,32 @@ def test_novel_tagging_configs(config, tmp_path):
     vocab = Vocabulary({"tokens": {"a": 1}, "novel_tags": {"O": 1, "S-r-1": 1, "S-r-2": 1}}, non_padded_namespaces=["*tags"])
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.num_tags == 3
+
+
+@pytest.mark.parametrize("config", [c for c in BASELINE_CONFIGS if c.stem.startswith("graphrel")], ids=lambda c: c.stem)
+def test_graphrel_configs(config, tmp_path):
+    params = Params.from_file(str(config)).as_dict()
+    model = params["model"]
+    # the phases named by the file; the published sizes (Fu et al. 2019: 15d POS, 2 GCN layers)
+    assert model["phases"] == int(config.stem.split("_")[1][0])
+    assert model["gcn_layers"] == 2 and model["encoder"]["bidirectional"]
+    embedders = model["source_embedder"]["token_embedders"]
+    assert embedders["pos_tags"] == {"type": "embedding", "embedding_dim": 15, "vocab_namespace": "pos_tokens"}
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        assert params[reader]["type"] == "graphrel"
+        assert set(params[reader]["token_indexers"]) == set(embedders)
+        assert params[reader]["token_indexers"]["pos_tags"]["namespace"] == "pos_tokens"
+    assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
+    assert params["validation_dataset_reader"]["max_sentence_length"] is None
+    if "_glove" in config.stem:
+        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
+        vectors = tmp_path / "vectors.txt"
+        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
+        embedders["tokens"]["pretrained_file"] = str(vectors)
+    vocab = Vocabulary(
+        {"tokens": {"a": 1}, "pos_tokens": {"NN": 1}, "relation_labels": {"r": 1, "s": 1}, "bioes_tags": {"O": 1, "S": 1}},
+        non_padded_namespaces=["*labels", "*tags"],
+    )
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    assert built.num_relations == 2
+    assert (built.phases == 2) == hasattr(built, "relation_gcn")

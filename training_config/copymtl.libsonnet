@@ -191,4 +191,36 @@
         dropout: dropout,
       },
     } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed),
+
+  // GraphRel (Fu, Li and Ma 2019), `phases` 1 (GraphRel-1p) or 2 (GraphRel-2p): word embeddings
+  // and a `pos_dim` POS embedding (spaCy's tags, read by the reader), a BiLSTM (`encoder_size` a
+  // direction), `gcn_layers` bi-GCN layers (`gcn_size` a direction), the pair scorer
+  // (`relation_size`), the relation-weighted GCN in the 2nd phase.
+  graphrel(
+    train, validation, phases=2, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, pos_dim=15,
+    encoder_size=128, gcn_size=128, gcn_layers=2, relation_size=128, second_phase_weight=1.0,
+    relation_inference="average", dropout=0.0, batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null,
+  )::
+    local w = $.words(embedding_dim, pretrained_file, trainable_embedding_dim);
+    local pos = {type: "single_id", namespace: "pos_tokens", feature_name: "tag_"};
+    {
+      dataset_reader: {type: "graphrel", token_indexers: w.indexers + {pos_tags: pos}, max_sentence_length: max_sentence_length},
+      validation_dataset_reader: self.dataset_reader + {max_sentence_length: null},
+      train_data_path: train,
+      validation_data_path: validation,
+      model: {
+        type: "graphrel",
+        source_embedder: w.embedder + {
+          token_embedders+: {pos_tags: {type: "embedding", embedding_dim: pos_dim, vocab_namespace: "pos_tokens"}},
+        },
+        encoder: {type: "lstm", input_size: w.dim + pos_dim, hidden_size: encoder_size, bidirectional: true},
+        gcn_size: gcn_size,
+        gcn_layers: gcn_layers,
+        relation_size: relation_size,
+        phases: phases,
+        second_phase_weight: second_phase_weight,
+        relation_inference: relation_inference,
+        dropout: dropout,
+      },
+    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed),
 }

