@@ -11,7 +11,9 @@ Measures, in one run:
   `allennlp predict` on a JSONL file at --batch-size 100 (a separate process: its ~6 s of start-up
   are included and also reported apart);
 - peak resident memory of this process and of the `allennlp predict` process;
-- the model's useful FLOPs per sentence (forward), counted analytically (see `forward_flops`).
+- the model's useful FLOPs per sentence (forward), counted analytically for the CopyMTL family
+  (see `forward_flops`), by torch's `FlopCounterMode` over the inference sentences for the
+  baselines (NovelTagging, GraphRel: `counted_flops`).
 Every throughput is also given per 100 GFLOP/s of the measured peak. Training and Python API
 figures are the median of --repeats timed passes (default 3): shared machines are noisy.
 
@@ -46,6 +48,9 @@ import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 from copymtl_allennlp.allocator import keep_freed_memory
 
 keep_freed_memory()  # the figures are with it: COPYMTL_KEEP_FREED_MEMORY=1 gives allennlp predict the same (allocator.py)
+from torch.utils.flop_counter import FlopCounterMode
+
+from copymtl_allennlp.models import CopyMTL
 from copymtl_allennlp.modules import PooledStateEncoder
 from copymtl_allennlp.predictors import CopyMTLPredictor
 
@@ -130,6 +135,21 @@ def forward_flops(model: Model, length: float, sentences: List[List[str]]) -> Di
     }
 
 
+def counted_flops(model: Model, instances: List, batch_size: int = 100) -> Dict[str, float]:
+    """FLOPs of the forward passes over ``instances`` in batches (no autograd), counted by torch's
+    ``FlopCounterMode`` (matrix products and convolutions), per sentence."""
+    counter = FlopCounterMode(display=False)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad(), counter:
+        for start in range(0, len(instances), batch_size):
+            batch = Batch(instances[start : start + batch_size])
+            batch.index_instances(model.vocab)
+            model(**batch.as_tensor_dict())
+    model.train(was_training)
+    return {"total": counter.get_total_flops() / len(instances)}
+
+
 def decoder_row_steps(model: Model, predictor: CopyMTLPredictor, records: List[Dict], batch_size: int) -> Dict[str, int]:
     """Decoder work as (sentence, step) pairs over ``records`` in the Python API's batches (sorted
     by length): decoding every step; stopping once every sentence of a batch is finished (at a
@@ -180,6 +200,11 @@ def main() -> None:
         vocab = Vocabulary.from_instances(instances)
         model = Model.from_params(vocab=vocab, params=params.duplicate().pop("model"))
     mean_length = sum(len(i["source_tokens"]) for i in instances) / len(instances)
+    family = isinstance(model, CopyMTL)
+    if family:
+        flops = forward_flops(model, mean_length, [[t.text for t in i["source_tokens"].tokens] for i in instances])
+    else:
+        flops = counted_flops(model, instances[: args.infer_sentences])
     result: Dict = {
         "config": args.config,
         "overrides": args.overrides,
@@ -188,10 +213,7 @@ def main() -> None:
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch threads {torch.get_num_threads()}",
         "matmul_peak_gflops": round(peak, 1),
         "mean_sentence_length": round(mean_length, 1),
-        "forward_gflop_per_sentence": {
-            k: round(v / 1e9, 4)
-            for k, v in forward_flops(model, mean_length, [[t.text for t in i["source_tokens"].tokens] for i in instances]).items()
-        },
+        "forward_gflop_per_sentence": {k: round(v / 1e9, 4) for k, v in flops.items()},
     }
 
     def normalised(rate: float) -> Dict[str, float]:
@@ -202,8 +224,9 @@ def main() -> None:
         trained = measure_training(args.config, args.data, args.train_sentences, args.overrides, args.repeats)
         result["train"] = normalised(trained["train_sentences_per_second"])
         result["train"].update({k: trained[k] for k in ("max_batch_size", "padded_tokens_share")})
-        with torch.no_grad():  # an untrained model: no NA preference, so decoding runs to the end
-            model.decoder.na_scorer.bias.fill_(0.0)
+        if family:
+            with torch.no_grad():  # an untrained model: no NA preference, so decoding runs to the end
+                model.decoder.na_scorer.bias.fill_(0.0)
 
     # inference through the Python API
     model.eval()
@@ -220,7 +243,8 @@ def main() -> None:
             rates.append(len(sentences) / (time.perf_counter() - started))
         result["inference_python_api"][f"batch_{size}"] = normalised(statistics.median(rates))
     result["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
-    result["decoder_row_steps_batch_100"] = decoder_row_steps(model, predictor, records, 100)
+    if family:
+        result["decoder_row_steps_batch_100"] = decoder_row_steps(model, predictor, records, 100)
 
     # inference through `allennlp predict`
     if not args.skip_cli:

@@ -1,14 +1,14 @@
 import random
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import Field, LabelField, ListField, MetadataField, SequenceLabelField, TensorField, TextField
+from allennlp.data import DatasetReader
+from allennlp.data.fields import Field, LabelField, ListField, SequenceLabelField, TensorField, TextField
 from allennlp.data.token_indexers import TokenIndexer
 
-from copymtl_allennlp.data.triplets import Triplet, bio_tags, deduplicate, entity_mentions
+from copymtl_allennlp.data.triplets import Triplet, bio_tags, entity_mentions
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
 
 TRIPLET_ORDERS = ("given", "shuffle", "sorted")
@@ -90,29 +90,17 @@ class CopyMTLDatasetReader(TripletDatasetReader):
             "overlapping_mentions_untagged": "overlapping entity mentions left out of the BIO tags",
         }
 
-    def text_to_instance(  # type: ignore[override]
-        self,
-        tokens: List[str],
-        triplets: Optional[List[Triplet]] = None,
-        source: Optional[str] = None,
-        line: int = 0,
-        stats: Optional[Counter] = None,
-    ) -> Instance:
-        source_field = TextField([Token(t) for t in tokens])
-        metadata: Dict[str, Any] = {"tokens": list(tokens), "source": source}
-        fields: Dict[str, Field] = {"source_tokens": source_field}
-        if triplets is not None:
-            triplets, _ = deduplicate(triplets)
-            metadata["gold_triplets"] = list(triplets)
-            if stats is not None and len(triplets) > self.max_triplets:
-                stats["more_than_max_triplets"] += 1
-            tags, conflicts = bio_tags(len(tokens), entity_mentions(triplets))
-            if stats is not None:
-                stats["overlapping_mentions_untagged"] += conflicts
-            fields["entity_tags"] = SequenceLabelField(tags, source_field, label_namespace=TAG_NAMESPACE)
-            fields.update(self._target_fields(self._ordered(triplets, line)[: self.max_triplets]))
-        fields["metadata"] = MetadataField(metadata)
-        return Instance(fields)
+    def gold_fields(
+        self, source_field: TextField, triplets: List[Triplet], line: int, stats: Optional[Counter]
+    ) -> Dict[str, Field]:
+        if stats is not None and len(triplets) > self.max_triplets:
+            stats["more_than_max_triplets"] += 1
+        tags, conflicts = bio_tags(len(source_field), entity_mentions(triplets))
+        if stats is not None:
+            stats["overlapping_mentions_untagged"] += conflicts
+        fields: Dict[str, Field] = {"entity_tags": SequenceLabelField(tags, source_field, label_namespace=TAG_NAMESPACE)}
+        fields.update(self._target_fields(self._ordered(triplets, line)[: self.max_triplets]))
+        return fields
 
     def _ordered(self, triplets: List[Triplet], line: int) -> List[Triplet]:
         if self.triplet_order == "sorted":

@@ -1,13 +1,13 @@
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
 import torch
-from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import Field, ListField, MetadataField, SequenceLabelField, TensorField, TextField
+from allennlp.data import DatasetReader, Token
+from allennlp.data.fields import Field, ListField, SequenceLabelField, TensorField, TextField
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
 from copymtl_allennlp.data.dependencies import DependencyParser
-from copymtl_allennlp.data.triplets import Triplet, bio_tags, deduplicate, entity_mentions
+from copymtl_allennlp.data.triplets import Triplet, bio_tags, entity_mentions
 from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, RelationLabelField
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
 
@@ -58,34 +58,26 @@ class GraphRelDatasetReader(TripletDatasetReader):
     def warnings(self) -> Dict[str, str]:
         return {"overlapping_mentions_untagged": "overlapping entity mentions left out of the BIOES tags"}
 
-    def text_to_instance(  # type: ignore[override]
-        self,
-        tokens: List[str],
-        triplets: Optional[List[Triplet]] = None,
-        source: Optional[str] = None,
-        line: int = 0,
-        stats: Optional[Counter] = None,
-    ) -> Instance:
+    def input_fields(self, tokens: List[str]) -> Dict[str, Field]:
         pos_tags, heads = self.parser.parse(tokens)
-        source_field = TextField([Token(t, tag_=tag) for t, tag in zip(tokens, pos_tags)])
-        metadata: Dict[str, Any] = {"tokens": list(tokens), "source": source}
-        fields: Dict[str, Field] = {
-            "source_tokens": source_field,
+        return {
+            "source_tokens": TextField([Token(t, tag_=tag) for t, tag in zip(tokens, pos_tags)]),
             "dependency_heads": TensorField(torch.tensor(heads, dtype=torch.long), padding_value=-1),
         }
-        if triplets is not None:
-            triplets, _ = deduplicate(triplets)
-            metadata["gold_triplets"] = list(triplets)
-            tags, conflicts = bio_tags(len(tokens), entity_mentions(triplets), encoding="BIOES")
-            if stats is not None:
-                stats["overlapping_mentions_untagged"] += conflicts
-            fields["entity_tags"] = SequenceLabelField(tags, source_field, label_namespace=ENTITY_TAG_NAMESPACE)
-            relations: List[Field] = [RelationLabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
-            spans = [[*t.head, *t.tail] for t in triplets]
-            if not triplets:
-                relations = [RelationLabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)]
-                spans = [[0, 0, 0, 0]]
-            fields["target_relations"] = ListField(relations)
-            fields["target_spans"] = TensorField(torch.tensor(spans, dtype=torch.long), padding_value=0)
-        fields["metadata"] = MetadataField(metadata)
-        return Instance(fields)
+
+    def gold_fields(
+        self, source_field: TextField, triplets: List[Triplet], line: int, stats: Optional[Counter]
+    ) -> Dict[str, Field]:
+        tags, conflicts = bio_tags(len(source_field), entity_mentions(triplets), encoding="BIOES")
+        if stats is not None:
+            stats["overlapping_mentions_untagged"] += conflicts
+        relations: List[Field] = [RelationLabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
+        spans = [[*t.head, *t.tail] for t in triplets]
+        if not triplets:
+            relations = [RelationLabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)]
+            spans = [[0, 0, 0, 0]]
+        return {
+            "entity_tags": SequenceLabelField(tags, source_field, label_namespace=ENTITY_TAG_NAMESPACE),
+            "target_relations": ListField(relations),
+            "target_spans": TensorField(torch.tensor(spans, dtype=torch.long), padding_value=0),
+        }

@@ -1,11 +1,11 @@
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Dict, List, Optional
 
-from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import Field, MetadataField, SequenceLabelField, TextField
+from allennlp.data import DatasetReader
+from allennlp.data.fields import Field, SequenceLabelField, TextField
 
 from copymtl_allennlp.data.novel_tags import OUTSIDE, novel_tags
-from copymtl_allennlp.data.triplets import Triplet, deduplicate
+from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
 
 NOVEL_TAG_NAMESPACE = "novel_tags"
@@ -46,24 +46,11 @@ class NovelTaggingDatasetReader(TripletDatasetReader):
             "sentences_losing_triplets": "sentences that lose at least one triplet to the tagging scheme",
         }
 
-    def text_to_instance(  # type: ignore[override]
-        self,
-        tokens: List[str],
-        triplets: Optional[List[Triplet]] = None,
-        source: Optional[str] = None,
-        line: int = 0,
-        stats: Optional[Counter] = None,
-    ) -> Instance:
-        source_field = TextField([Token(t) for t in tokens])
-        metadata: Dict[str, Any] = {"tokens": list(tokens), "source": source}
-        fields: Dict[str, Field] = {"source_tokens": source_field}
-        if triplets is not None:
-            triplets, _ = deduplicate(triplets)
-            metadata["gold_triplets"] = list(triplets)
-            tags, left_out = novel_tags(len(tokens), triplets)
-            if stats is not None and left_out:
-                stats["triplets_not_tagged"] += len(left_out)
-                stats["sentences_losing_triplets"] += 1
-            fields["tags"] = NovelTagField(tags, source_field, label_namespace=NOVEL_TAG_NAMESPACE)
-        fields["metadata"] = MetadataField(metadata)
-        return Instance(fields)
+    def gold_fields(
+        self, source_field: TextField, triplets: List[Triplet], line: int, stats: Optional[Counter]
+    ) -> Dict[str, Field]:
+        tags, left_out = novel_tags(len(source_field), triplets)
+        if stats is not None and left_out:
+            stats["triplets_not_tagged"] += len(left_out)
+            stats["sentences_losing_triplets"] += 1
+        return {"tags": NovelTagField(tags, source_field, label_namespace=NOVEL_TAG_NAMESPACE)}

@@ -1,14 +1,15 @@
 import logging
 from collections import Counter
 from itertools import islice
-from typing import Dict, Iterable, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import DatasetReader, Instance
+from allennlp.data import DatasetReader, Instance, Token
+from allennlp.data.fields import Field, MetadataField, TextField
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
 from copymtl_allennlp.data.formats import FORMATS, ON_ERROR, read_sentences
-from copymtl_allennlp.data.triplets import Sentence, Triplet
+from copymtl_allennlp.data.triplets import Sentence, Triplet, deduplicate
 
 logger = logging.getLogger(__name__)
 
@@ -20,9 +21,12 @@ class TripletDatasetReader(DatasetReader):
     skipped and counted (leave it ``None`` for evaluation data), bad records raising an error that
     names file, line and problem or, with ``on_error="skip"``, logged and counted.
 
-    A subclass builds the instance (:meth:`text_to_instance`, with ``stats`` to count what it
-    does), may prepare sentences in batches of ``chunk_size`` (:meth:`prepare`), and names the
-    counts worth a warning (:meth:`warnings`); every count is logged at the end of each file.
+    Every instance has ``source_tokens`` and ``metadata`` (``tokens``, ``source`` and, with gold
+    data, ``gold_triplets``: all of a sentence's triplets, repeats removed). A subclass adds its
+    fields (:meth:`input_fields` for every sentence, :meth:`gold_fields` for a sentence with
+    triplets, with ``stats`` to count what it does), may prepare sentences in batches of
+    ``chunk_size`` (:meth:`prepare`), and names the counts worth a warning (:meth:`warnings`);
+    every count is logged at the end of each file.
     """
 
     chunk_size = 256
@@ -87,6 +91,16 @@ class TripletDatasetReader(DatasetReader):
         with what each counts."""
         return {}
 
+    def input_fields(self, tokens: List[str]) -> Dict[str, Field]:
+        """The fields of any sentence: at least ``source_tokens``."""
+        return {"source_tokens": TextField([Token(t) for t in tokens])}
+
+    def gold_fields(
+        self, source_field: TextField, triplets: List[Triplet], line: int, stats: Optional[Counter]
+    ) -> Dict[str, Field]:
+        """The training targets of a sentence with (deduplicated) ``triplets``."""
+        raise NotImplementedError
+
     def text_to_instance(  # type: ignore[override]
         self,
         tokens: List[str],
@@ -96,7 +110,14 @@ class TripletDatasetReader(DatasetReader):
         stats: Optional[Counter] = None,
     ) -> Instance:
         """The instance of one sentence; ``triplets`` is ``None`` for prediction input."""
-        raise NotImplementedError
+        fields = self.input_fields(tokens)
+        metadata: Dict[str, Any] = {"tokens": list(tokens), "source": source}
+        if triplets is not None:
+            triplets, _ = deduplicate(triplets)
+            metadata["gold_triplets"] = list(triplets)
+            fields.update(self.gold_fields(fields["source_tokens"], triplets, line, stats))  # type: ignore[arg-type]
+        fields["metadata"] = MetadataField(metadata)
+        return Instance(fields)
 
     def apply_token_indexers(self, instance: Instance) -> None:
         instance.fields["source_tokens"].token_indexers = self.token_indexers  # type: ignore[attr-defined]
