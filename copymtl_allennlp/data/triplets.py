@@ -70,7 +70,9 @@ def bio_tags(num_tokens: int, spans: Sequence[Span], encoding: str = "BIO") -> T
 
 def spans_from_tags(tags: Sequence[str]) -> List[Span]:
     """The entity spans of BIOES tags, left to right: ``S``, or ``B``, any ``I``, then ``E``; a
-    broken sequence (``I`` or ``E`` without its ``B``, a ``B`` not closed by ``E``) is dropped."""
+    broken sequence (``I`` or ``E`` without its ``B``, a ``B`` not closed by ``E``) is dropped.
+    (AllenNLP's ``bioul_tags_to_spans`` raises on a broken sequence instead; predicted tags are
+    unconstrained, so GraphRel needs the dropping.)"""
     spans = []
     start = None
     for i, tag in enumerate(tags):
