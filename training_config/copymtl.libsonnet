@@ -23,7 +23,7 @@
     beam_size=1, max_decoding_triplets=null, block_repeated_triplets=false, max_entity_length=null, length_scorer="linear", entity_starts=null,
     copy_feedback="word",
     transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512, encoder="bilstm",
-    warmup_steps=0, grad_norm=null, separate_copied_word_embedding=false,
+    warmup_steps=0, grad_norm=null, separate_copied_word_embedding=false, amp=null,
   )::
     local s = $.systems[system] + (if max_entity_length == null then {} else {max_entity_length: max_entity_length});
     // Word embeddings: `embedding_dim` wide, from `pretrained_file` where one is given (GloVe text,
@@ -121,18 +121,22 @@
       },
     } + $.training(
       batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
-      warmup_steps=warmup_steps, grad_norm=grad_norm, training_set_f1_sentences=training_set_f1_sentences,
+      warmup_steps=warmup_steps, grad_norm=grad_norm, training_set_f1_sentences=training_set_f1_sentences, amp=amp,
       parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
     ),
 
   // What every config shares (the CopyMTL family and the baselines): data loaders, optimizer,
   // schedule, callbacks and seeds.
-  training(batch_size, lr, num_epochs, seed, patience=null, warmup_steps=0, grad_norm=null, training_set_f1_sentences=0, parameter_groups=null):: {
+  // `amp`: null (float32) or "bfloat16" / "float16": mixed-precision training on a GPU (the
+  // trainer "mixed_precision", copymtl_allennlp/training/mixed_precision.py; float32 on a CPU).
+  training(batch_size, lr, num_epochs, seed, patience=null, warmup_steps=0, grad_norm=null, training_set_f1_sentences=0, parameter_groups=null, amp=null):: {
       // Length buckets: sentences of similar length share a batch (random batches of WebNLG
       // train are 60% padding; bucketed ones 3%). Batch order and bucket noise are seeded.
       data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"]}},
       validation_data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"], shuffle: false}},
       trainer: {
+        [if amp != null then "type"]: "mixed_precision",
+        [if amp != null then "amp_dtype"]: amp,
         // Adam; "fused_adam" is torch's one-pass implementation of the same update (2-3x faster step)
         optimizer: {type: "fused_adam", lr: lr} + (if parameter_groups == null then {} else {parameter_groups: parameter_groups}),
         [if warmup_steps > 0 then "learning_rate_scheduler"]: {type: "linear_with_warmup", warmup_steps: warmup_steps},
@@ -174,7 +178,7 @@
   novel_tagging(
     train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0,
     encoder_size=300, decoder_size=600, bias_weight=10.0, dropout=0.0,
-    batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null,
+    batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null, amp=null,
   )::
     local w = $.words(embedding_dim, pretrained_file, trainable_embedding_dim);
     {
@@ -190,7 +194,7 @@
         bias_weight: bias_weight,
         dropout: dropout,
       },
-    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed),
+    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, amp=amp),
 
   // GraphRel (Fu, Li and Ma 2019), `phases` 1 (GraphRel-1p) or 2 (GraphRel-2p): word embeddings
   // and a `pos_dim` POS embedding (spaCy's tags, read by the reader), a BiLSTM (`encoder_size` a
@@ -199,7 +203,7 @@
   graphrel(
     train, validation, phases=2, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, pos_dim=15,
     encoder_size=128, gcn_size=128, gcn_layers=2, relation_size=128, second_phase_weight=1.0,
-    relation_inference="average", dropout=0.0, batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null,
+    relation_inference="average", dropout=0.0, batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null, amp=null,
   )::
     local w = $.words(embedding_dim, pretrained_file, trainable_embedding_dim);
     local pos = {type: "single_id", namespace: "pos_tokens", feature_name: "tag_"};
@@ -222,5 +226,5 @@
         relation_inference: relation_inference,
         dropout: dropout,
       },
-    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed),
+    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, amp=amp),
 }

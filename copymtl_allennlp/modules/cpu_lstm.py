@@ -42,8 +42,9 @@ KERNEL_CALL_ROW_STEPS = 60.0  # what one kernel call costs beyond its steps, in 
 
 
 def uses_cpu_kernels(tensor: torch.Tensor) -> bool:
-    """Whether the modules run this module's kernels for ``tensor`` (on the CPU) or torch's own."""
-    return tensor.device.type == "cpu"
+    """Whether the modules run this module's kernels for ``tensor`` (on the CPU, float32: not under
+    CPU autocast) or torch's own."""
+    return tensor.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
 
 
 def _onednn_linear_available() -> bool:

@@ -21,6 +21,7 @@ class _AdditiveScores(torch.autograd.Function):
     """
 
     @staticmethod
+    @torch.amp.custom_fwd(device_type="cuda")
     def forward(ctx, query, keys, v):  # type: ignore[override]
         ctx.save_for_backward(query, keys, v)
         # shape: (batch_size, seq_len, dim)
@@ -28,6 +29,7 @@ class _AdditiveScores(torch.autograd.Function):
         return s.matmul(v).squeeze(2).mul_(2).sub_(v.sum())
 
     @staticmethod
+    @torch.amp.custom_bwd(device_type="cuda")
     def backward(ctx, grad_scores):  # type: ignore[override]
         query, keys, v = ctx.saved_tensors
         s = torch.sigmoid_(query.unsqueeze(1) + keys)
@@ -74,5 +76,6 @@ class StepAdditiveAttention(AdditiveAttention):
         ``query`` is ``vector W`` where the caller has computed it already (a packed product)."""
         if query is None:
             query = vector.matmul(self._w_matrix)
-        scores = _AdditiveScores.apply(2 * query, projected_matrix, self._v_vector)
+        # float32 under autocast: AllenNLP's masked softmax and the softmax itself
+        scores = _AdditiveScores.apply(2 * query, projected_matrix, self._v_vector).float()
         return util.masked_softmax(scores, matrix_mask) if self._normalize else scores

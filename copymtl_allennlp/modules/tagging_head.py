@@ -27,8 +27,9 @@ class TaggingHead(torch.nn.Module):
         self.index_of = {label: index for index, label in labels.items()}
 
     def forward(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
-        """Emission scores ``φ``, shape (batch, seq_len, num_tags)."""
-        return self.emission(encoder_outputs)
+        """Emission scores ``φ``, shape (batch, seq_len, num_tags); float32 under autocast (the CRF
+        reads them)."""
+        return self.emission(encoder_outputs).float()
 
     def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         """``L_E`` (Eq. 13), averaged over the batch."""
