@@ -6,6 +6,7 @@ from allennlp.modules.attention import AdditiveAttention
 from allennlp.nn import util
 
 from copymtl_allennlp.modules.cpu_lstm import RecurrentProducts
+from copymtl_allennlp.modules.precision import at_least_float32
 
 
 class _AdditiveScores(torch.autograd.Function):
@@ -77,5 +78,5 @@ class StepAdditiveAttention(AdditiveAttention):
         if query is None:
             query = vector.matmul(self._w_matrix)
         # float32 under autocast: AllenNLP's masked softmax and the softmax itself
-        scores = _AdditiveScores.apply(2 * query, projected_matrix, self._v_vector).float()
+        scores = at_least_float32(_AdditiveScores.apply(2 * query, projected_matrix, self._v_vector))
         return util.masked_softmax(scores, matrix_mask) if self._normalize else scores

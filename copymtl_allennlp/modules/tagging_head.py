@@ -6,6 +6,7 @@ from allennlp.modules import ConditionalRandomField
 from allennlp.modules.conditional_random_field import allowed_transitions
 
 from copymtl_allennlp.dataset_readers.copymtl import TAG_NAMESPACE
+from copymtl_allennlp.modules.precision import at_least_float32
 
 
 class TaggingHead(torch.nn.Module):
@@ -29,7 +30,7 @@ class TaggingHead(torch.nn.Module):
     def forward(self, encoder_outputs: torch.Tensor) -> torch.Tensor:
         """Emission scores ``φ``, shape (batch, seq_len, num_tags); float32 under autocast (the CRF
         reads them)."""
-        return self.emission(encoder_outputs).float()
+        return at_least_float32(self.emission(encoder_outputs))
 
     def loss(self, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         """``L_E`` (Eq. 13), averaged over the batch."""

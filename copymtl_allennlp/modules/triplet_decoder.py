@@ -11,6 +11,7 @@ from copymtl_allennlp.modules.averaged_encoder import RnnState
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules import cpu_lstm
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
+from copymtl_allennlp.modules.precision import at_least_float32
 
 RELATION, HEAD, TAIL = 0, 1, 2  # the role of step t: t % 3
 FEEDING = ("gold", "own", "scheduled")
@@ -449,7 +450,7 @@ class TripletDecoder(torch.nn.Module):
                 state["c"] = rnn_state[1]
             hidden = rnn_state[0]
             # shape: (group, num_classes); what a step cannot choose stays far below everything else
-            log_probs = hidden.new_full((group, num_classes), -1e9, dtype=torch.float32)
+            log_probs = hidden.new_full((group, num_classes), -1e9, dtype=torch.promote_types(hidden.dtype, torch.float32))
             if role == RELATION:
                 log_probs[:, :offset] = torch.log_softmax(self._relation_logits(hidden), dim=-1)
             else:
@@ -579,12 +580,12 @@ class TripletDecoder(torch.nn.Module):
     def _relation_logits(self, hidden: torch.Tensor) -> torch.Tensor:
         """Eq. 4, t % 3 = 1: ``[h_t · W_r ; q_NA]`` with ``q_NA = h_t · W_NA`` (Eq. 7);
         (batch, num_relations + 1); float32 under autocast (the softmax and masking read them)."""
-        return torch.cat([self.relation_scorer(hidden), self.na_scorer(hidden)], dim=-1).float()
+        return at_least_float32(torch.cat([self.relation_scorer(hidden), self.na_scorer(hidden)], dim=-1))
 
     def _copy_logits(self, hidden: torch.Tensor, projected_encoder: torch.Tensor) -> torch.Tensor:
         """Eq. 4, t % 3 = 2 and 0: ``[q_t(1..n) ; q_NA]`` (the copy scorer, Eq. 3 or 10);
         (batch, seq_len + 1); float32 under autocast (the softmax and masking read them)."""
-        return torch.cat([self.copy_scorer(hidden, projected_encoder), self.na_scorer(hidden)], dim=-1).float()
+        return at_least_float32(torch.cat([self.copy_scorer(hidden, projected_encoder), self.na_scorer(hidden)], dim=-1))
 
     @staticmethod
     def _repeated_tails(
@@ -648,7 +649,7 @@ class TripletDecoder(torch.nn.Module):
             1, position.view(-1, 1, 1).expand(-1, 1, encoder_outputs.size(-1))
         ).squeeze(1)
         if self.length_scorer_kind == "linear":
-            return torch.log_softmax(self.length_scorer(torch.cat([hidden, copied], dim=-1)).float(), dim=-1)  # type: ignore[misc]
+            return torch.log_softmax(at_least_float32(self.length_scorer(torch.cat([hidden, copied], dim=-1))), dim=-1)  # type: ignore[misc]
         # start pointer: the candidate first token s = i - k + 1 of each length k = 1..max_entity_length
         # shape: (batch_size, max_entity_length)
         starts = position.unsqueeze(1) - torch.arange(self.max_entity_length, device=position.device)
@@ -660,7 +661,7 @@ class TripletDecoder(torch.nn.Module):
             [hidden.unsqueeze(1).expand_as(first_tokens), copied.unsqueeze(1).expand_as(first_tokens), first_tokens], dim=-1
         )
         # shape: (batch_size, max_entity_length)
-        scores = self.length_scorer(pairs).squeeze(-1).float()  # type: ignore[misc]
+        scores = at_least_float32(self.length_scorer(pairs).squeeze(-1))  # type: ignore[misc]
         return util.masked_log_softmax(scores, starts >= 0)
 
     def _length_loss(
