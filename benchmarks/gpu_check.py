@@ -161,6 +161,9 @@ def machine() -> Dict[str, Any]:
         info["gpu"] = torch.cuda.get_device_name(0)
         info["gpu_memory_gib"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
         info["cudnn"] = torch.backends.cudnn.version()
+        # float32 training as AllenNLP leaves it: cuDNN may use TF32, matmuls do not (torch's defaults)
+        info["cudnn_allow_tf32"] = torch.backends.cudnn.allow_tf32
+        info["matmul_allow_tf32"] = torch.backends.cuda.matmul.allow_tf32
     return info
 
 

@@ -7,7 +7,7 @@
 #
 # --prepare downloads the wheels of requirements/gpu-cp312.txt for CPython 3.12 on manylinux
 # x86_64 (building the two source-only ones), installs them into a folder, strips the shared
-# libraries' symbols and packs that folder as .gpu/site-cp312.tar.xz (about 36 MB); it copies the
+# libraries' symbols and packs that folder as .gpu/site-cp312.tar.xz (about 50 MB); it copies the
 # WebNLG corpus (webnlg_exact train and dev, from ../shared/data) to .gpu/data. .gpu/ is ignored by
 # git: the device tool carries it with `carry: [".gpu/site-cp312.tar.xz", ".gpu/data"]`.
 #

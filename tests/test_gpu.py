@@ -4,6 +4,7 @@ CPU's on a fixed batch, mixed precision, and ``allennlp predict --cuda-device 0`
 Marked ``gpu``: where torch sees no CUDA device they skip, with the reason. On a GPU machine,
 ``pytest -m gpu`` (``benchmarks/gpu_check.sh`` runs them first)."""
 import json
+import math
 import subprocess
 import sys
 
@@ -15,6 +16,7 @@ from allennlp.data import Batch
 from allennlp.models.archival import load_archive
 from allennlp.nn import util
 
+from copymtl_allennlp import load_extractor
 from tests.conftest import FIXTURES, ROOT
 
 pytestmark = [
@@ -22,34 +24,47 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU: torch.cuda.is_available() is False"),
 ]
 
-CONFIG = str(FIXTURES / "configs" / "copymtl_tiny.jsonnet")
 DATA = str(FIXTURES / "data" / "sentences.jsonl")
-# long enough on the fixture corpus for the model to predict triplets (as tests/test_distributed.py)
-TRAINED = {"trainer.num_epochs": 40, "model.na_loss": "first", "trainer.optimizer.lr": 0.03, "trainer.cuda_device": -1}
+# each model's tiny config (fixtures/configs/<model>_tiny.jsonnet) trained on the CPU long enough on
+# the fixture corpus to predict triplets (not only NA)
+TRAINED = {
+    "copymtl": {"trainer.num_epochs": 40, "model.na_loss": "first", "trainer.optimizer.lr": 0.03},
+    "novel_tagging": {"trainer.num_epochs": 60, "data_loader.batch_size": 8, "trainer.optimizer.lr": 0.02},
+    "graphrel": {"trainer.num_epochs": 100, "data_loader.batch_size": 8, "trainer.optimizer.lr": 0.02},
+}
 
 
-class TestCopyMTLOnGpu(ModelTestCase):
-    def test_trains_saves_and_loads_on_cuda(self):
-        self.set_up_model(CONFIG, DATA)
-        self.ensure_model_can_train_save_and_load(self.param_file, cuda_device=0)
+def tiny_config(model: str) -> str:
+    return str(FIXTURES / "configs" / f"{model}_tiny.jsonnet")
+
+
+class TestOnGpu(ModelTestCase):
+    @pytest.mark.parametrize("model", sorted(TRAINED))
+    def test_trains_saves_and_loads_on_cuda(self, model):
+        self.set_up_model(tiny_config(model), DATA)
+        # trained on the GPU, its batches moved there by the loader; the archive loaded onto it
+        on_gpu = json.dumps({"trainer.cuda_device": 0, "data_loader.cuda_device": 0})
+        trained, loaded = self.ensure_model_can_train_save_and_load(self.param_file, cuda_device=0, overrides=on_gpu)
+        assert next(trained.parameters()).is_cuda and next(loaded.parameters()).is_cuda
 
 
 @pytest.mark.parametrize("amp_dtype", ["bfloat16", "float16"])
-def test_mixed_precision_training_on_cuda(tmp_path, amp_dtype):
+@pytest.mark.parametrize("model", sorted(TRAINED))
+def test_mixed_precision_training_on_cuda(tmp_path, model, amp_dtype):
     overrides = {"trainer.cuda_device": 0, "trainer.type": "mixed_precision", "trainer.amp_dtype": amp_dtype}
-    model = train_model_from_file(CONFIG, str(tmp_path / "run"), overrides=json.dumps(overrides))
+    trained = train_model_from_file(tiny_config(model), str(tmp_path / "run"), overrides=json.dumps(overrides))
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
-    assert next(model.parameters()).dtype == torch.float32  # the parameters stay float32
-    assert metrics["training_loss"] == pytest.approx(metrics["training_loss"]) and metrics["training_loss"] > 0  # finite
+    assert next(trained.parameters()).dtype == torch.float32  # the parameters stay float32
+    assert math.isfinite(metrics["training_loss"]) and math.isfinite(metrics["validation_loss"])
     assert f"forward passes under autocast to {amp_dtype}" in (tmp_path / "run" / "out.log").read_text()
 
 
-@pytest.fixture(scope="module")
-def archive(tmp_path_factory):
-    """The tiny model trained on the CPU until it predicts triplets."""
-    run = tmp_path_factory.mktemp("gpu") / "run"
-    train_model_from_file(CONFIG, str(run), overrides=json.dumps(TRAINED))
-    return str(run / "model.tar.gz")
+@pytest.fixture(scope="module", params=sorted(TRAINED))
+def archive(request, tmp_path_factory):
+    """Each model's tiny config trained on the CPU until it predicts triplets."""
+    run = tmp_path_factory.mktemp(request.param) / "run"
+    train_model_from_file(tiny_config(request.param), str(run), overrides=json.dumps(dict(TRAINED[request.param], **{"trainer.cuda_device": -1})))
+    return request.param, str(run / "model.tar.gz")
 
 
 def _outputs(model, batch, device):
@@ -66,28 +81,58 @@ def _outputs(model, batch, device):
     return evaluation, training["loss"].item(), gradients
 
 
-def test_gpu_outputs_equal_the_cpu_outputs_on_a_fixed_batch(archive):
-    """cuDNN's LSTMs (GPU) against the package's CPU kernels: the same triplets, tags and losses,
-    and the same gradients, up to float tolerance."""
-    loaded = load_archive(archive)
+@pytest.fixture
+def full_float32():
+    """No TF32 (cuDNN allows it by default on Ampere and later): float32 on both devices."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
+
+
+def _assert_outputs_equal(on_gpu, on_cpu, name=""):
+    """Float tensors up to float tolerance; integer and boolean tensors, lists and the rest exactly."""
+    if isinstance(on_cpu, torch.Tensor):
+        if on_cpu.is_floating_point():
+            torch.testing.assert_close(on_gpu.cpu(), on_cpu, rtol=1e-4, atol=1e-5, msg=name)
+        else:
+            assert torch.equal(on_gpu.cpu(), on_cpu), name
+    elif isinstance(on_cpu, dict):
+        assert on_gpu.keys() == on_cpu.keys(), name
+        for key in on_cpu:
+            _assert_outputs_equal(on_gpu[key], on_cpu[key], f"{name}.{key}")
+    else:
+        assert on_gpu == on_cpu, name
+
+
+def test_gpu_outputs_equal_the_cpu_outputs_on_a_fixed_batch(archive, full_float32):
+    """Each model on cuDNN (GPU) against the CPU (CopyMTL and NovelTagging: the package's CPU
+    kernels): every output (triplets, tags, scores, loss), and the training loss and gradients,
+    equal up to float tolerance."""
+    model_name, path = archive
+    loaded = load_archive(path)
     model, reader = loaded.model, loaded.dataset_reader
-    instances = list(reader.read(DATA))
-    batch = Batch(instances)
+    batch = Batch(list(reader.read(DATA)))
     batch.index_instances(model.vocab)
     on_cpu = _outputs(model, batch, torch.device("cpu"))
     on_gpu = _outputs(model, batch, torch.device("cuda", 0))
-    assert any(sentence for sentence in on_cpu[0]["triplets"]), "the trained model predicts no triplet"
-    assert on_gpu[0]["triplets"] == on_cpu[0]["triplets"]
-    assert torch.equal(on_gpu[0]["predicted_tags"].cpu(), on_cpu[0]["predicted_tags"])
-    assert on_gpu[0]["loss"].item() == pytest.approx(on_cpu[0]["loss"].item(), rel=1e-4)
+    assert any(sentence for sentence in on_cpu[0]["triplets"]), f"the trained {model_name} predicts no triplet"
+    _assert_outputs_equal(on_gpu[0], on_cpu[0], model_name)
     assert on_gpu[1] == pytest.approx(on_cpu[1], rel=1e-4)
     assert on_gpu[2].keys() == on_cpu[2].keys()
     for name, gradient in on_cpu[2].items():
-        torch.testing.assert_close(on_gpu[2][name], gradient, rtol=1e-3, atol=1e-5, msg=name)
+        torch.testing.assert_close(on_gpu[2][name], gradient, rtol=1e-3, atol=1e-4, msg=name)
+
+
+def test_the_python_api_on_cuda_gives_the_cpu_triplets(archive):
+    _, path = archive
+    sentences = [" ".join(json.loads(line)["tokens"]) for line in open(DATA)]
+    assert load_extractor(path, cuda_device=0)(sentences) == load_extractor(path, cuda_device=-1)(sentences)
 
 
 def test_bfloat16_autocast_keeps_the_predictions_near_float32(archive):
-    loaded = load_archive(archive, cuda_device=0)
+    model_name, path = archive
+    loaded = load_archive(path, cuda_device=0)
     batch = Batch(list(loaded.dataset_reader.read(DATA)))
     batch.index_instances(loaded.model.vocab)
     tensors = util.move_to_device(batch.as_tensor_dict(), torch.device("cuda", 0))
@@ -98,11 +143,22 @@ def test_bfloat16_autocast_keeps_the_predictions_near_float32(archive):
             mixed = loaded.model(**tensors)
     assert mixed["loss"].dtype == torch.float32
     assert mixed["loss"].item() == pytest.approx(full["loss"].item(), rel=0.05)
-    same = sum(a == b for a, b in zip(mixed["triplets"], full["triplets"]))
-    assert same >= len(full["triplets"]) - 1
+    if "predicted_tags" in full:
+        # token decisions (NovelTagging's triplets come from its tags, many of them near ties in
+        # a model trained on 8 sentences): nearly all the same
+        mask = util.get_text_field_mask(tensors["source_tokens"])
+        agree = (mixed["predicted_tags"] == full["predicted_tags"])[mask].float().mean().item()
+        assert agree >= 0.9
+    if model_name != "novel_tagging":
+        same = sum(a == b for a, b in zip(mixed["triplets"], full["triplets"]))
+        assert same >= 0.75 * len(full["triplets"])
 
 
 def test_allennlp_predict_on_cuda_device_0_gives_the_cpu_predictions(archive, tmp_path):
+    model_name, path = archive
+    if model_name != "copymtl":
+        pytest.skip("the CLI once, with CopyMTL (the Python API test covers every model)")
+    archive = path
     lines = {}
     for device in ("0", "-1"):
         out = tmp_path / f"out{device}.jsonl"

@@ -104,3 +104,27 @@ def test_the_model_under_autocast_runs_torch_modules_and_keeps_scores_in_float32
         assert torch.isfinite(got).all(), name
         assert torch.nn.functional.cosine_similarity(got.flatten(), grad.flatten(), dim=0) > 0.95, name
     assert len(decoded["triplets"]) == batch["source_tokens"]["tokens"]["tokens"].shape[0]
+
+
+# torch's CPU LSTM has no float16 kernel (NovelTagging's encoder); on a GPU cuDNN has (tests/test_gpu.py)
+@pytest.mark.parametrize("model_name,dtype", [("novel_tagging", torch.bfloat16), ("graphrel", torch.bfloat16), ("graphrel", torch.float16)])
+def test_the_baselines_under_autocast(model_name, dtype):
+    params = Params.from_file(str(FIXTURES / "configs" / f"{model_name}_tiny.jsonnet"))
+    reader = DatasetReader.from_params(params.pop("dataset_reader"))
+    instances = list(reader.read(DATA))
+    vocab = Vocabulary.from_instances(instances)
+    torch.manual_seed(0)
+    model = Model.from_params(vocab=vocab, params=params.pop("model"))
+    batch = Batch(instances)
+    batch.index_instances(vocab)
+    tensors = batch.as_tensor_dict()
+    model.train()
+    reference = model(**tensors)["loss"].item()
+    with torch.autocast("cpu", dtype=dtype):
+        loss = model(**tensors)["loss"]
+    loss.backward()
+    assert loss.dtype == torch.float32 and loss.item() == pytest.approx(reference, rel=0.05)
+    assert all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
+    model.eval()
+    with torch.no_grad(), torch.autocast("cpu", dtype=dtype):
+        assert len(model(**tensors)["triplets"]) == len(instances)
