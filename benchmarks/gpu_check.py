@@ -43,9 +43,9 @@ def synchronize() -> None:
 
 @TrainerCallback.register("gpu_check_epoch_timer")
 class EpochTimer(TrainerCallback):
-    """Per epoch: seconds from the epoch's start to its last training batch (after the optimizer
-    step; the trainer reads each batch's loss, so the GPU has finished it), sentences trained, the
-    validation seconds after that, and the epoch's metrics. Written to ``epochs.json``."""
+    """Per epoch: seconds from the epoch's start to the end of its last training batch (the GPU
+    synchronized after the optimizer step), sentences trained, the validation seconds after that,
+    and the epoch's metrics. Written to ``epochs.json``."""
 
     def __init__(self, serialization_dir: str) -> None:
         super().__init__(serialization_dir)
@@ -133,8 +133,7 @@ def inference(archive: str, dev: str, batch_sizes: List[int], dtype: str, dry_ru
         corpus = (instances * (3 * batch_size // len(instances) + 1))[: 3 * batch_size]
         if torch.cuda.is_available():
             torch.cuda.reset_peak_memory_stats()
-        context = torch.autocast(device_type, dtype=torch.bfloat16) if dtype == "bfloat16" else torch.autocast(device_type, enabled=False)
-        with torch.no_grad(), context:
+        with torch.no_grad(), torch.autocast(device_type, dtype=torch.bfloat16, enabled=dtype == "bfloat16"):
             model.forward_on_instances(corpus[:batch_size])  # warm-up
             synchronize()
             started = time.perf_counter()

@@ -7,7 +7,7 @@
 #
 # --prepare downloads the wheels of requirements/gpu-cp312.txt for CPython 3.12 on manylinux
 # x86_64 (building the two source-only ones), installs them into a folder, strips the shared
-# libraries' symbols and packs that folder as .gpu/site-cp312.tar.xz (about 50 MB); it copies the
+# libraries' symbols and packs that folder as .gpu/site-cp312.tar.xz (about 52 MB); it copies the
 # WebNLG corpus (webnlg_exact train and dev, from ../shared/data) to .gpu/data. .gpu/ is ignored by
 # git: the device tool carries it with `carry: [".gpu/site-cp312.tar.xz", ".gpu/data"]`.
 #
@@ -57,7 +57,10 @@ prepare() {
     fi
     install -m 0644 "$SHARED_DATA/webnlg_exact/$split.jsonl" "$DATA/$split.jsonl"
   done
-  echo "gpu_check.sh: prepared $(du -sh "$SITE_ARCHIVE" | cut -f1) $SITE_ARCHIVE and $(du -sh "$GPU_DIR/data" | cut -f1) $GPU_DIR/data"
+  local mb='{printf "%.1f MB", $1 / 1e6}'
+  echo "gpu_check.sh: $(du -cb "$wheels"/*.whl | tail -1 | awk "$mb") of wheels packed as $(du -b "$SITE_ARCHIVE" | awk "$mb") $SITE_ARCHIVE; $(du -sb "$GPU_DIR/data" | awk "$mb") $GPU_DIR/data"
+  # what the device tool sends: the repository's files that git does not ignore, and the carried paths
+  echo "gpu_check.sh: $( (git ls-files -co --exclude-standard -z | du -cb --files0-from=- | tail -1; du -cb "$SITE_ARCHIVE" "$GPU_DIR/data" | tail -1) | awk '{t += $1} END {printf "%.1f MB", t / 1e6}') to send (the limit: 64 MiB = 67.1 MB)"
   echo "on the device: command 'bash benchmarks/gpu_check.sh', carry [\"$SITE_ARCHIVE\", \"$GPU_DIR/data\"]"
 }
 
