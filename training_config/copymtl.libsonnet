@@ -152,6 +152,10 @@
           {type: "training_set_f1", max_sentences: training_set_f1_sentences},
         ] else []) + [{type: "random_state_checkpoint"}],
       },
+      // The vocabulary (words, characters, POS tags, relations) comes from the training data alone:
+      // dev and test words are unknown words to the model (`--extend-vocab` gives them their
+      // pretrained vectors at evaluation; docs/results.md, "Training-only vocabulary").
+      datasets_for_vocab_creation: ["train"],
       random_seed: seed,
       numpy_seed: seed,
       pytorch_seed: seed,
