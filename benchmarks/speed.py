@@ -6,7 +6,7 @@ Measures, in one run:
   samples, before and after the run (the higher one normalises);
 - training throughput (sentences/s: forward + backward + Adam step) at the config's batch size;
 - inference throughput (sentences/s, no autograd, greedy decoding with early exit) through the
-  Python API (`extract(list_of_token_lists, batch_size=...)`, which batches sentences of similar
+  Python API (`extract(tokens=list_of_token_lists, batch_size=...)`, which batches sentences of similar
   length together) at batch sizes 1, 32 and 100, and through
   `allennlp predict` on a JSONL file at --batch-size 100 (a separate process: its ~6 s of start-up
   are included and also reported apart);
@@ -235,11 +235,11 @@ def main() -> None:
     result["inference_python_api"] = {}
     for size in (1, 32, 100):
         sentences = [r["tokens"] for r in (records[: args.batch_one_sentences] if size == 1 else records)]
-        predictor(sentences[:size], batch_size=size)  # warm-up
+        predictor(tokens=sentences[:size], batch_size=size)  # warm-up
         rates = []
         for _ in range(args.repeats):
             started = time.perf_counter()
-            predictor(sentences, batch_size=size)
+            predictor(tokens=sentences, batch_size=size)
             rates.append(len(sentences) / (time.perf_counter() - started))
         result["inference_python_api"][f"batch_{size}"] = normalised(statistics.median(rates))
     result["peak_rss_mb_this_process"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)

@@ -13,6 +13,7 @@ import pytest
 from allennlp.commands.train import train_model_from_file
 
 from copymtl_allennlp import load_extractor
+from copymtl_allennlp.predictors.copymtl import USAGE
 from copymtl_allennlp.commands.convert import main as convert
 from copymtl_allennlp.data.formats import DataFormatError
 from copymtl_allennlp.dataset_readers import CopyMTLDatasetReader
@@ -141,20 +142,34 @@ def test_predict_skips_a_bad_line_with_an_error_record(archive, caplog, case, li
     assert json.dumps(records[0]) == '{"sentence": "Paris is nice."}'
 
 
-# (case, argument of extract(...), exception, message)
+# (case, arguments of extract(...), exception, message)
 API_CASES = [
-    ("a dict", {"sentence": "a b"}, TypeError, "expected a sentence (a string), or a list of sentences (strings or lists of tokens), got dict"),
-    ("an int", 5, TypeError, "expected a sentence (a string), or a list of sentences (strings or lists of tokens), got int"),
-    ("None", None, TypeError, "expected a sentence (a string), or a list of sentences (strings or lists of tokens), got None"),
-    ("a bad item", ["Paris is nice.", 5], TypeError, "item 1: expected a string or a list of tokens, got int"),
-    ("an empty item", ["Paris is nice.", "  "], ValueError, "item 1: empty sentence"),
-    ("a bad token", ["Paris is nice.", ["a", " "]], ValueError, "item 1: token 1 is whitespace only (' ')"),
-    ("an empty string", "", ValueError, "input: empty sentence"),
+    ("a dict", ({"sentence": "a b"},), {}, TypeError, f"expected raw text (a string) or a list of strings, got dict; usage: {USAGE}"),
+    ("an int", (5,), {}, TypeError, f"expected raw text (a string) or a list of strings, got int; usage: {USAGE}"),
+    ("None", (None,), {}, TypeError, f"give raw text or tokens, got neither; usage: {USAGE}"),
+    ("nothing", (), {}, TypeError, f"give raw text or tokens, got neither; usage: {USAGE}"),
+    ("both", ("a b",), {"tokens": ["a"]}, TypeError, f"give raw text or tokens, not both; usage: {USAGE}"),
+    ("a bad item", (["Paris is nice.", 5],), {}, TypeError, f"item 1: expected a string, got int; usage: {USAGE}"),
+    ("tokens positionally", (["Paris", ["a", "b"]],), {}, TypeError, f"item 1: a list of tokens goes by keyword, extract(tokens=[...]); usage: {USAGE}"),
+    ("tokens not a list", (), {"tokens": "a b"}, TypeError, f"tokens must be a list of strings (one sentence) or of lists of strings, got str; usage: {USAGE}"),
+    ("mixed tokens", (), {"tokens": ["a", ["b"]]}, TypeError, f"tokens: item 1 is list; give one sentence as a list of strings or several as a list of lists; usage: {USAGE}"),
+    ("an empty item", (["Paris is nice.", "  "],), {}, ValueError, "item 1: empty sentence"),
+    ("a bad token", (), {"tokens": [["Paris"], ["a", " "]]}, ValueError, "item 1: token 1 is whitespace only (' ')"),
+    ("a bad token of one sentence", (), {"tokens": ["a", " "]}, ValueError, "input: token 1 is whitespace only (' ')"),
+    ("an empty string", ("",), {}, ValueError, "input: empty sentence"),
 ]
 
 
-@pytest.mark.parametrize("case, argument, exception, message", API_CASES, ids=[c[0] for c in API_CASES])
-def test_python_api_refuses_with_the_item(archive, case, argument, exception, message):
+@pytest.mark.parametrize("case, args, kwargs, exception, message", API_CASES, ids=[c[0] for c in API_CASES])
+def test_python_api_refuses_with_the_item(archive, case, args, kwargs, exception, message):
     extract = load_extractor(archive)
     with pytest.raises(exception, match=f"^{re.escape(message)}$"):
-        extract(argument)
+        extract(*args, **kwargs)
+
+
+def test_python_api_reads_a_token_list_as_one_sentence(archive):
+    extract = load_extractor(archive)
+    tokens = ["Steven", "Jobs", "was", "born", "in", "San", "Francisco", "."]
+    one = extract(tokens=tokens)
+    assert one == extract(" ".join(tokens)) == extract(tokens=[tokens])[0]
+    assert extract(tokens=[tokens, ["Paris"]]) == [one, extract("Paris")]

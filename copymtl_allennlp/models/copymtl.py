@@ -12,6 +12,7 @@ from allennlp.training.metrics import SpanBasedF1Measure
 from copymtl_allennlp.data.triplets import Triplet, readable_triplets
 from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
 from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
+from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
@@ -24,7 +25,7 @@ ENTITY_STARTS = ("tags", "length", "last_token")
 
 
 @Model.register("copymtl")
-class CopyMTL(Model):
+class CopyMTL(TripletModel):
     """CopyMTL (Zeng, Zhang and Liu, AAAI 2020) and, by switches, the rest of its model family.
 
     | system       | copy_scorer | mask_head_at_tail | tagging_head | num_decoders | max_entity_length |

@@ -11,6 +11,7 @@ from copymtl_allennlp.data.triplets import Triplet, readable_triplets, spans_fro
 from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE
 from copymtl_allennlp.dataset_readers.graphrel import ENTITY_TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
+from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.graph_convolution import BiGcn, RelationWeightedGcn, dependency_adjacency
 
 RELATION_INFERENCE = ("average", "threshold")
@@ -34,7 +35,7 @@ class _PhaseHeads(torch.nn.Module):
 
 
 @Model.register("graphrel")
-class GraphRel(Model):
+class GraphRel(TripletModel):
     """GraphRel (Fu, Li and Ma 2019), a baseline of the paper's Table 1, one-phase (``phases: 1``,
     GraphRel-1p) or two-phase (``phases: 2``, GraphRel-2p).
 

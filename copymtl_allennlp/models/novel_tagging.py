@@ -11,11 +11,12 @@ from copymtl_allennlp.data.novel_tags import OUTSIDE, split_tag, triplets_from_t
 from copymtl_allennlp.data.triplets import readable_triplets
 from copymtl_allennlp.dataset_readers.novel_tagging import NOVEL_TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
+from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.lstm_tag_decoder import LstmTagDecoder
 
 
 @Model.register("novel_tagging")
-class NovelTagging(Model):
+class NovelTagging(TripletModel):
     """NovelTagging's best model, LSTM-LSTM-Bias (Zheng et al. 2017), a baseline of the paper's
     Table 1: word embeddings, a BiLSTM encoder (``encoder``), the LSTM tagging decoder
     (:class:`LstmTagDecoder`: the previous token's tag vector fed back), a softmax over the tags of

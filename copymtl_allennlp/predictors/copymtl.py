@@ -14,10 +14,20 @@ from copymtl_allennlp.data.tokenizers import SpacyRulesTokenizer
 logger = logging.getLogger(__name__)
 
 
-def load_extractor(archive_path: str, cuda_device: int = -1) -> "CopyMTLPredictor":
+def load_extractor(archive_path: str, cuda_device: int = -1, vectors: Optional[str] = None) -> "CopyMTLPredictor":
     """The Python API: ``extract = load_extractor("model.tar.gz")``, then ``extract("text")``
-    (a list of triplets) or ``extract(["text", ...])`` (a list per sentence)."""
-    return Predictor.from_path(archive_path, "copymtl", cuda_device=cuda_device)  # type: ignore[return-value]
+    (a list of triplets), ``extract(["text", ...])`` (a list per sentence) or
+    ``extract(tokens=[...])``. ``vectors``: a GloVe text file of the word embedding's width
+    (``make vectors``' file); its words that training never saw join the vocabulary with their
+    vectors (:meth:`~copymtl_allennlp.models.triplet_model.TripletModel.add_pretrained_words`)."""
+    return Predictor.from_path(archive_path, "copymtl", cuda_device=cuda_device, vectors=vectors)  # type: ignore[return-value]
+
+
+# how the Python API is called (CopyMTLPredictor.__call__)
+USAGE = (
+    "extract(\"raw text\") or extract([\"raw text\", ...]); "
+    "extract(tokens=[\"Alan\", \"Shepard\", ...]) or extract(tokens=[[...], [...]])"
+)
 
 
 class _InputLine(dict):
@@ -47,8 +57,13 @@ class CopyMTLPredictor(Predictor):
     extractor), a bad input raises ``ValueError`` (``TypeError`` for a value of the wrong type).
     """
 
-    def __init__(self, model: Model, dataset_reader: DatasetReader, tokenizer: Optional[Tokenizer] = None) -> None:
+    def __init__(
+        self, model: Model, dataset_reader: DatasetReader, tokenizer: Optional[Tokenizer] = None, vectors: Optional[str] = None
+    ) -> None:
         super().__init__(model, dataset_reader)
+        if vectors is not None:
+            added = model.add_pretrained_words(vectors)  # type: ignore[operator]
+            logger.info("%s: %d words that training never saw added with their vectors", vectors, added)
         self._tokenizer = tokenizer or SpacyRulesTokenizer()
         self._lines_read = 0
         self._lines_skipped = 0
@@ -86,26 +101,42 @@ class CopyMTLPredictor(Predictor):
         return outputs  # type: ignore[return-value]
 
     def __call__(
-        self, text: Union[str, List[str], List[List[str]]], batch_size: int = 64
+        self,
+        text: Union[str, List[str], None] = None,
+        *,
+        tokens: Union[List[str], List[List[str]], None] = None,
+        batch_size: int = 64,
     ) -> Union[List[JsonDict], List[List[JsonDict]]]:
-        """The triplets of one sentence, or of each sentence of a list. A sentence is raw text or
-        a list of tokens. Lists are run in batches of ``batch_size`` sentences of similar length
-        (less padding); the answers come back in the input order. A bad sentence raises
-        ``ValueError`` naming its item (``TypeError`` for a value that is not a sentence)."""
+        """The triplets of one sentence, or of each sentence of a list: raw text positionally,
+        tokenized sentences by keyword (:data:`USAGE`). Lists are run in batches of ``batch_size``
+        sentences of similar length (less padding); the answers come back in the input order. A
+        bad sentence raises ``ValueError`` naming its item; a call of the wrong shape raises
+        ``TypeError`` with the usage."""
+        if (text is None) == (tokens is None):
+            raise TypeError(f"give raw text or tokens, {'not both' if text is not None else 'got neither'}; usage: {USAGE}")
+        if tokens is not None:
+            if not isinstance(tokens, (list, tuple)):
+                raise TypeError(f"tokens must be a list of strings (one sentence) or of lists of strings, got {_kind(tokens)}; usage: {USAGE}")
+            if tokens and all(isinstance(item, (list, tuple)) for item in tokens):
+                return self._extract_many([{"tokens": list(sentence)} for sentence in tokens], batch_size)
+            for number, item in enumerate(tokens):
+                if not isinstance(item, str):
+                    raise TypeError(
+                        f"tokens: item {number} is {_kind(item)}; give one sentence as a list of strings or several as a list of lists; usage: {USAGE}"
+                    )
+            return self.predict_json({"tokens": list(tokens)})["triplets"]
         if isinstance(text, str):
             return self.predict_json({"sentence": text})["triplets"]
         if not isinstance(text, (list, tuple)):
-            raise TypeError(
-                f"expected a sentence (a string), or a list of sentences (strings or lists of tokens), got {_kind(text)}"
-            )
-        records = []
+            raise TypeError(f"expected raw text (a string) or a list of strings, got {_kind(text)}; usage: {USAGE}")
         for number, sentence in enumerate(text):
-            if isinstance(sentence, str):
-                records.append({"sentence": sentence})
-            elif isinstance(sentence, (list, tuple)):
-                records.append({"tokens": list(sentence)})
-            else:
-                raise TypeError(f"item {number}: expected a string or a list of tokens, got {_kind(sentence)}")
+            if isinstance(sentence, (list, tuple)):
+                raise TypeError(f"item {number}: a list of tokens goes by keyword, extract(tokens=[...]); usage: {USAGE}")
+            if not isinstance(sentence, str):
+                raise TypeError(f"item {number}: expected a string, got {_kind(sentence)}; usage: {USAGE}")
+        return self._extract_many([{"sentence": sentence} for sentence in text], batch_size)
+
+    def _extract_many(self, records: List[JsonDict], batch_size: int) -> List[List[JsonDict]]:
         instances = []
         for number, record in enumerate(records):
             try:

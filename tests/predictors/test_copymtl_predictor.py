@@ -49,10 +49,12 @@ def test_lists_are_bucketed_by_length_but_answered_in_order(archive):
     extract = load_extractor(archive)
     sentences = [
         "Paris is the capital of France.",
-        ["Lena", "Park", "joined", "Vovo", "Motors", "in", "Seoul", "."],
+        "Lena Park joined Vovo Motors in Seoul .",
         "Maria Lopez studied at the University of Texas and later taught in Austin, Texas.",
         "A town.",
     ]
-    one_by_one = [extract(s if isinstance(s, str) else " ".join(s)) for s in sentences]
+    one_by_one = [extract(s) for s in sentences]
     for batch_size in (1, 2, 64):
         assert extract(sentences, batch_size=batch_size) == one_by_one
+    tokenized = [s.split() for s in sentences]
+    assert extract(tokens=tokenized, batch_size=2) == [extract(tokens=t) for t in tokenized]

@@ -1,0 +1,135 @@
+"""What every triplet model of the package shares: extending the vocabulary to words that training
+never saw, so that they get their pretrained vectors instead of the unknown word's.
+
+The vocabulary comes from the training data alone (``datasets_for_vocab_creation: ["train"]`` in
+every config), so a dev, test or user word outside it is read as ``@@UNKNOWN@@``. Three ways give
+such words their pretrained vectors, all through :meth:`TripletModel.extend_embedder_vocab`:
+
+- ``allennlp evaluate ARCHIVE FILE --extend-vocab --embedding-sources-mapping
+  '{"source_embedder.token_embedder_tokens": "vectors/glove.6B.50d.txt"}'`` (AllenNLP's own: the
+  words of FILE join the vocabulary);
+- ``allennlp predict ... --predictor-args '{"vectors": "vectors/glove.6B.50d.txt"}'`` and
+  ``load_extractor(archive, vectors=...)``: every word of the vectors file joins the vocabulary
+  (:meth:`TripletModel.add_pretrained_words`).
+
+A new word's row is its vector from the file where the file has it; every other new row (a word the
+file lacks, and the rows of embeddings without a file: the trained ``trainable_tokens`` embedding,
+the characters) is a copy of the unknown word's row, so an extended model reads such a word exactly
+as before. Output namespaces (relations, tags) keep their trained labels: a relation that training
+never saw stays unseen (counted by ``unseen_relation_triplets``), as without the extension.
+"""
+import logging
+import os
+from typing import Dict, List, Optional, Set
+
+import torch
+from allennlp.common.checks import ConfigurationError
+from allennlp.data import Vocabulary
+from allennlp.models import Model
+from allennlp.modules.token_embedders import Embedding
+
+logger = logging.getLogger(__name__)
+
+# the word embedding that pretrained vectors fill in every config (copymtl.libsonnet)
+WORD_EMBEDDING_PATH = "source_embedder.token_embedder_tokens"
+
+
+def vector_file_words(path: str, embedding_dim: Optional[int] = None) -> List[str]:
+    """The words of a GloVe-style text file (``word v1 ... vD`` per line), checked: a missing or
+    empty file, or a line whose width is not ``embedding_dim``, raises ``ConfigurationError`` naming
+    the file and the line."""
+    if not os.path.isfile(path):
+        raise ConfigurationError(f"{path}: vectors file not found (`make vectors` writes vectors/glove.6B.50d.txt)")
+    words = []
+    with open(path, encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            fields = line.rstrip("\n").rstrip(" ").split(" ")
+            if len(fields) < 2:
+                if line.strip():
+                    raise ConfigurationError(f"{path}, line {number}: expected a word and its vector, got {line.strip()[:40]!r}")
+                continue
+            if embedding_dim is not None and len(fields) - 1 != embedding_dim:
+                raise ConfigurationError(
+                    f"{path}, line {number}: a vector of {len(fields) - 1} values, the embedding has {embedding_dim} "
+                    "(give a vectors file of the embedding's width)"
+                )
+            words.append(fields[0])
+    if not words:
+        raise ConfigurationError(f"{path}: no vectors in the file (it is empty); `make vectors` writes one")
+    return words
+
+
+def _truncate_namespace(vocab: Vocabulary, namespace: str, size: int) -> None:
+    """Removes the entries of ``namespace`` from index ``size`` on (Vocabulary has no public call
+    for it; tests/models/test_vocabulary_extension.py pins the attributes used)."""
+    index_to_token = vocab._index_to_token[namespace]
+    token_to_index = vocab._token_to_index[namespace]
+    for index in range(size, len(index_to_token)):
+        del token_to_index[index_to_token.pop(index)]
+
+
+class TripletModel(Model):
+    """The base of the package's models (CopyMTL, NovelTagging, GraphRel): vocabulary extension
+    (module docstring)."""
+
+    def __init__(self, vocab: Vocabulary, **kwargs) -> None:
+        super().__init__(vocab, **kwargs)
+        # the namespaces as trained: output namespaces are restored to these sizes after an extension
+        self._trained_namespace_sizes = {namespace: vocab.get_vocab_size(namespace) for namespace in vocab.get_namespaces()}
+
+    def _embeddings(self) -> Dict[str, Embedding]:
+        return {name: module for name, module in self.named_modules() if isinstance(module, Embedding)}
+
+    def extend_embedder_vocab(self, embedding_sources_mapping: Optional[Dict[str, str]] = None) -> None:
+        """AllenNLP's extension (new rows from the mapped vectors files), with the rules of the
+        module docstring: rows without a vector copy the unknown word's row; output namespaces keep
+        their trained size."""
+        mapping = dict(embedding_sources_mapping or {})
+        embeddings = self._embeddings()
+        unknown = set(mapping) - set(embeddings)
+        if unknown:
+            raise ConfigurationError(
+                f"embedding sources mapping names {sorted(unknown)}, which this model does not have; its embeddings: {sorted(embeddings)}"
+            )
+        embedded = {module._vocab_namespace for module in embeddings.values()}
+        for namespace, size in self._trained_namespace_sizes.items():
+            if namespace not in embedded and self.vocab.get_vocab_size(namespace) > size:
+                _truncate_namespace(self.vocab, namespace, size)
+        before = {name: module.num_embeddings for name, module in embeddings.items()}
+        for name, path in mapping.items():
+            if self.vocab.get_vocab_size(embeddings[name]._vocab_namespace) > before[name]:
+                vector_file_words(path, embeddings[name].get_output_dim())  # a clear error before AllenNLP reads it
+        super().extend_embedder_vocab(mapping)
+        for name, module in embeddings.items():
+            if module.num_embeddings == before[name]:
+                continue
+            namespace = module._vocab_namespace
+            with_vectors: Set[str] = set(vector_file_words(mapping[name])) if name in mapping else set()
+            new = range(before[name], module.num_embeddings)
+            without = [i for i in new if self.vocab.get_token_from_index(i, namespace) not in with_vectors]
+            unknown_row = self.vocab.get_token_index(self.vocab._oov_token, namespace)
+            with torch.no_grad():
+                module.weight[without] = module.weight[unknown_row].clone()
+            logger.info(
+                "%s: %d new words (%d with a pretrained vector, %d read as the unknown word)",
+                name, len(new), len(new) - len(without), len(without),
+            )
+
+    def add_pretrained_words(self, vectors_file: str) -> int:
+        """Adds every word of ``vectors_file`` (a GloVe text file of the word embedding's width,
+        e.g. ``make vectors``' file) that the vocabulary lacks, with its vector; returns how many.
+        For ``allennlp predict --predictor-args '{"vectors": FILE}'`` and
+        ``load_extractor(archive, vectors=FILE)``."""
+        embeddings = self._embeddings()
+        if WORD_EMBEDDING_PATH not in embeddings:
+            raise ConfigurationError(
+                f"this model has no pretrained word embedding ({WORD_EMBEDDING_PATH}) to extend with {vectors_file}"
+                " (a transformer embeds every word already)"
+            )
+        embedding = embeddings[WORD_EMBEDDING_PATH]
+        namespace = embedding._vocab_namespace
+        known = self.vocab.get_token_to_index_vocabulary(namespace)
+        words = [w for w in dict.fromkeys(vector_file_words(vectors_file, embedding.get_output_dim())) if w not in known]
+        self.vocab.add_tokens_to_namespace(words, namespace)
+        self.extend_embedder_vocab({WORD_EMBEDDING_PATH: vectors_file})
+        return len(words)
