@@ -13,10 +13,10 @@ import pytest
 from allennlp.commands.train import train_model_from_file
 
 from copymtl_allennlp import load_extractor
-from copymtl_allennlp.predictors.copymtl import USAGE
 from copymtl_allennlp.commands.convert import main as convert
 from copymtl_allennlp.data.formats import DataFormatError
 from copymtl_allennlp.dataset_readers import CopyMTLDatasetReader
+from copymtl_allennlp.predictors.copymtl import USAGE
 from tests.conftest import FIXTURES
 
 GOOD = '{"tokens": ["Paris", "is", "nice"], "triplets": []}\n'
@@ -173,3 +173,27 @@ def test_python_api_reads_a_token_list_as_one_sentence(archive):
     one = extract(tokens=tokens)
     assert one == extract(" ".join(tokens)) == extract(tokens=[tokens])[0]
     assert extract(tokens=[tokens, ["Paris"]]) == [one, extract("Paris")]
+
+
+def test_allennlp_predict_keeps_one_output_line_per_input_line(archive, tmp_path, caplog):
+    """Through AllenNLP's own predict manager: blank lines get error records, and every error
+    names the line as the file numbers it."""
+    from allennlp.commands.predict import _PredictManager
+
+    lines = ['{"sentence": "Paris is nice."}', "", '{"sentence": "a"', "   ", '{"tokens": ["Paris"]}', ""]
+    source = _write(tmp_path / "in.jsonl", "\n".join(lines) + "\n")
+    output = tmp_path / "out.jsonl"
+    with caplog.at_level(logging.WARNING):
+        _PredictManager(load_extractor(archive), source, str(output), 2, False, False).run()
+    records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
+    assert len(records) == len(lines)
+    assert records[0]["tokens"] == ["Paris", "is", "nice", "."] and records[4]["tokens"] == ["Paris"]
+    assert [r.get("error") for r in records] == [
+        None,
+        "input line 2: blank line",
+        "input line 3: malformed JSON (Expecting ',' delimiter, column 17)",
+        "input line 4: blank line",
+        None,
+        "input line 6: blank line",
+    ]
+    assert "skipped input line 6: blank line (4 lines skipped so far)" in caplog.text

@@ -8,6 +8,13 @@ from tests.conftest import ROOT
 
 CONFIGS = sorted((ROOT / "training_config").glob("*.jsonnet"))
 PAPER = {"embedding_dim": 100, "hidden_size": 1000, "batch_size": 100, "lr": 0.001, "num_epochs": 40}
+# the paper's model settings (its released code): no dropout, teacher forcing, the decoder loss over
+# all max_triplets steps (NA padding included), 5 triplets, λ 1, greedy decoding
+PAPER_MODEL = {
+    "dropout": 0.0, "decoder_dropout": 0.0, "word_dropout": 0.0, "feeding": "gold", "gold_ratio": 1.0, "na_loss": "all",
+    "max_triplets": 5, "tagging_loss_weight": 1.0, "beam_size": 1, "max_decoding_triplets": None,
+    "copy_feedback": "word", "copy_hidden_size": 100,
+}
 # system -> (copy scorer, mask M, tagging head, decoders, length prediction)
 EXPECTED = {
     "copyre_one": ("linear", True, False, 1, False),
@@ -34,7 +41,10 @@ def test_there_is_a_config_per_system_and_dataset():
 
 BASELINE_CONFIGS = [c for c in CONFIGS if c.stem.startswith(("novel_tagging", "graphrel"))]
 FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS]
-PAPER_CONFIGS = [c for c in FAMILY_CONFIGS if c.stem != "copymtl_demo" and "_glove" not in c.stem and "_minilm" not in c.stem]
+TUNED_CONFIGS = [c for c in FAMILY_CONFIGS if "_tuned" in c.stem]
+PAPER_CONFIGS = [
+    c for c in FAMILY_CONFIGS if c.stem != "copymtl_demo" and not any(k in c.stem for k in ("_glove", "_minilm", "_tuned"))
+]
 VECTOR_CONFIGS = [c for c in FAMILY_CONFIGS if "_glove" in c.stem]
 
 
@@ -43,6 +53,8 @@ def test_paper_configs(config):
     params = Params.from_file(str(config)).as_dict()
     system = config.stem.rsplit("_", 1)[0]
     model = params["model"]
+    assert {k: model[k] for k in PAPER_MODEL} == PAPER_MODEL
+    assert params["dataset_reader"]["max_triplets"] == 5 and params["dataset_reader"]["triplet_order"] == "given"
     scorer, mask, tagging, decoders, lengths = EXPECTED[system]
     assert (model["copy_scorer"], model["mask_head_at_tail"], model["tagging_head"]) == (scorer, mask, tagging)
     assert model["num_decoders"] == decoders
@@ -67,6 +79,16 @@ def test_paper_configs(config):
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert len(built.decoder.cells) == decoders
     assert (built.tagging_head is not None) == tagging
+
+
+def test_each_tuned_config_is_its_paper_config_with_named_changes():
+    assert {c.stem for c in TUNED_CONFIGS} == {"copymtl_tuned_webnlg", "copymtl_mul_tuned_webnlg", "copyre_prime5_tuned_webnlg"}
+    for config in TUNED_CONFIGS:
+        tuned = Params.from_file(str(config)).as_dict()
+        paper = Params.from_file(str(config.with_name(config.name.replace("_tuned", "")))).as_dict()
+        changed = {k for k in paper["model"] if paper["model"][k] != tuned["model"][k]}
+        assert changed and changed <= {"dropout", "na_loss"}, config.stem
+        assert {k: v for k, v in tuned.items() if k != "model"} == {k: v for k, v in paper.items() if k != "model"}
 
 
 @pytest.mark.parametrize("config", VECTOR_CONFIGS, ids=lambda c: c.stem)

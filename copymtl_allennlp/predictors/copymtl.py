@@ -1,7 +1,9 @@
 import json
 import logging
-from typing import Any, List, Optional, Union
+import sys
+from typing import Any, List, NamedTuple, Optional, Sequence, Union
 
+from allennlp.common.file_utils import cached_path, open_compressed
 from allennlp.common.util import JsonDict
 from allennlp.data import DatasetReader, Instance
 from allennlp.data.tokenizers import Tokenizer
@@ -32,12 +34,52 @@ USAGE = (
 
 class _InputLine(dict):
     """A record that ``allennlp predict`` read: the record itself (what the output echoes), with
-    its line number and, when the line is bad, the problem, as attributes."""
+    its line number, the blank lines around it and, when the line is bad, the problem, as
+    attributes."""
 
-    def __init__(self, record: dict, line: int, problem: Optional[str] = None) -> None:
+    def __init__(self, record: dict, line: int, problem: Optional[str] = None, blank_lines: Sequence[int] = ()) -> None:
         super().__init__(record)
         self.line = line
         self.problem = problem
+        self.blank_lines = list(blank_lines)
+
+
+class _OutputLine(dict):
+    """An output record that carries the blank input lines around its line (for ``dump_line``)."""
+
+    def __init__(self, output: JsonDict, line: int, blank_lines: List[int]) -> None:
+        super().__init__(output)
+        self.line = line
+        self.blank_lines = blank_lines
+
+
+def _error_record(message: str) -> JsonDict:
+    return {"error": message, "tokens": [], "triplets": []}
+
+
+class _LineNumbers(NamedTuple):
+    non_blank: List[int]  # the file's line numbers (from 1) of its non-blank lines, in order
+    total: int
+
+
+def _line_numbers_of_caller_file() -> Optional[_LineNumbers]:
+    """The line numbers of the file that ``allennlp predict`` reads, or ``None`` (standard input,
+    another caller). AllenNLP 2.10's ``_PredictManager._get_json_data`` skips blank lines before it
+    calls ``load_line``; the predictor reads the same file (``_input_file``, opened as AllenNLP opens
+    it) to number lines as the file does. tests/test_bad_input.py pins this through ``allennlp
+    predict`` itself."""
+    from allennlp.commands.predict import _PredictManager
+
+    frame = sys._getframe(2)  # load_line's caller
+    manager = frame.f_locals.get("self")
+    if not isinstance(manager, _PredictManager) or getattr(manager, "_input_file", "-") == "-":
+        return None
+    non_blank, total = [], 0
+    with open_compressed(cached_path(manager._input_file)) as handle:
+        for total, line in enumerate(handle, 1):
+            if not line.isspace():
+                non_blank.append(total)
+    return _LineNumbers(non_blank, total)
 
 
 @Predictor.register("copymtl")
@@ -52,8 +94,9 @@ class CopyMTLPredictor(Predictor):
     A bad input line of ``allennlp predict`` (malformed JSON, not an object, neither or both of
     ``sentence`` and ``tokens``, an empty sentence, a token that is empty or whitespace only) is
     skipped and logged: its output line is ``{"error": "input line N: ...", "tokens": [],
-    "triplets": []}``, so the output keeps one line per input line. N counts the non-blank lines
-    (``allennlp predict`` skips blank ones). Called from Python (``predict_json``, or the
+    "triplets": []}``, so the output keeps one line per input line; a blank line gets the error
+    record ``input line N: blank line``. N is the line's number in the file (read from standard
+    input, where AllenNLP skips blank lines unseen, N counts the non-blank lines). Called from Python (``predict_json``, or the
     extractor), a bad input raises ``ValueError`` (``TypeError`` for a value of the wrong type).
     """
 
@@ -67,16 +110,38 @@ class CopyMTLPredictor(Predictor):
         self._tokenizer = tokenizer or SpacyRulesTokenizer()
         self._lines_read = 0
         self._lines_skipped = 0
+        self._line_numbers: Optional[_LineNumbers] = None
 
     def load_line(self, line: str) -> JsonDict:
+        if self._lines_read == 0:
+            self._line_numbers = _line_numbers_of_caller_file()
         self._lines_read += 1
+        number, blank = self._lines_read, []
+        if self._line_numbers is not None and self._lines_read <= len(self._line_numbers.non_blank):
+            # the file's own numbering; the blank lines before this one (and after it, at the end)
+            number = self._line_numbers.non_blank[self._lines_read - 1]
+            previous = self._line_numbers.non_blank[self._lines_read - 2] if self._lines_read > 1 else 0
+            blank = list(range(previous + 1, number))
+            if self._lines_read == len(self._line_numbers.non_blank):
+                blank += list(range(number + 1, self._line_numbers.total + 1))
         try:
             record = json.loads(line.rstrip("\r\n"))  # so that a column is one of this line
         except json.JSONDecodeError as error:
-            return _InputLine({}, self._lines_read, f"malformed JSON ({error.msg}, column {error.colno})")
+            return _InputLine({}, number, f"malformed JSON ({error.msg}, column {error.colno})", blank)
         if not isinstance(record, dict):
-            return _InputLine({}, self._lines_read, f"expected a JSON object, got {type(record).__name__}")
-        return _InputLine(record, self._lines_read)
+            return _InputLine({}, number, f"expected a JSON object, got {type(record).__name__}", blank)
+        return _InputLine(record, number, blank_lines=blank)
+
+    def dump_line(self, outputs: JsonDict) -> str:
+        """One JSON line; before it (or after it, at the end of the file), an error record for each
+        blank input line that ``allennlp predict`` skipped, so the output keeps one line per input
+        line."""
+        lines = [json.dumps(outputs) + "\n"]
+        for number in getattr(outputs, "blank_lines", ()):
+            self._lines_skipped += 1
+            logger.warning("skipped input line %d: blank line (%d lines skipped so far)", number, self._lines_skipped)
+            lines.insert(0 if number < outputs.line else len(lines), json.dumps(_error_record(f"input line {number}: blank line")) + "\n")
+        return "".join(lines)
 
     def predict_json(self, inputs: JsonDict) -> JsonDict:
         return self.predict_batch_json([inputs])[0]
@@ -95,9 +160,12 @@ class CopyMTLPredictor(Predictor):
                     raise
                 self._lines_skipped += 1
                 logger.warning("skipped %s (%d lines skipped so far)", error, self._lines_skipped)
-                outputs[index] = {"error": str(error), "tokens": [], "triplets": []}
+                outputs[index] = _error_record(str(error))
         for index, output in zip(places, self.predict_batch_instance(instances) if instances else []):
             outputs[index] = output
+        for index, record in enumerate(inputs):
+            if isinstance(record, _InputLine) and record.blank_lines:
+                outputs[index] = _OutputLine(outputs[index], record.line, record.blank_lines)
         return outputs  # type: ignore[return-value]
 
     def __call__(
