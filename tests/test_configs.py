@@ -141,12 +141,17 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     assert (model["max_entity_length"] > 0) == lengths == params["dataset_reader"]["entity_lengths"]
     embedders = model["source_embedder"]["token_embedders"]
     transformer = embedders["transformer"]
-    # what `make transformer` writes; the same model and length for the indexer and the embedder
-    assert transformer["model_name"] == "pretrained/all-MiniLM-L6-v2"
+    # the name `make transformer` installs MiniLM under, read from local files only; the same model
+    # and length for the indexer and the embedder
+    assert transformer["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert transformer["type"] == "pretrained_transformer_mismatched" and transformer["train_parameters"]
+    assert transformer["transformer_kwargs"] == transformer["tokenizer_kwargs"] == {"local_files_only": True}
     for reader in ("dataset_reader", "validation_dataset_reader"):
         indexer = params[reader]["token_indexers"]["transformer"]
-        assert indexer == {"type": "pretrained_transformer_mismatched", "model_name": transformer["model_name"], "max_length": 512}
+        assert indexer == {
+            "type": "pretrained_transformer_mismatched", "model_name": transformer["model_name"], "max_length": 512,
+            "tokenizer_kwargs": {"local_files_only": True},
+        }
         assert set(params[reader]["token_indexers"]) == set(embedders)
     if "_nobilstm" in config.stem:
         assert model["encoder"] == {"type": "pooled_state", "input_size": 384, "hidden_size": 384, "cell": "lstm"}

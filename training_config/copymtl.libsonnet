@@ -31,7 +31,8 @@
     // `trainable_embedding_dim` > 0 adds a randomly initialised, trained embedding of that width
     // beside it (two token embedders, concatenated); `character_features` > 0 adds a character CNN
     // (AllenNLP's `character_encoding`, 16-d characters, that many filters of width 3).
-    // `transformer` (a local Hugging Face folder, e.g. `make transformer`): AllenNLP's
+    // `transformer` (a Hugging Face model name that `make transformer` put into the local cache, e.g.
+    // "sentence-transformers/all-MiniLM-L6-v2", or a local model folder): AllenNLP's
     // `pretrained_transformer_mismatched` indexer and embedder replace the word embedding (word-level
     // vectors, the mean of each word's wordpieces, so spans stay word spans), fine-tuned at
     // `transformer_lr` (the rest at `lr`); `transformer_dim` is its hidden size. Sentences longer than
@@ -46,7 +47,9 @@
     // to zero (AllenNLP's `linear_with_warmup`). `grad_norm`: gradient clipping (AllenNLP's trainer).
     local word_dim = (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features;
     local extra_indexers = transformer != null || trainable_embedding_dim > 0 || character_features > 0 || separate_copied_word_embedding;
-    local transformer_config = {model_name: transformer, max_length: transformer_max_length};
+    // the model from this machine's files only (`make transformer` puts MiniLM into the Hugging Face
+    // cache): never a download, and an archive loads wherever the model is installed
+    local transformer_config = {model_name: transformer, max_length: transformer_max_length, tokenizer_kwargs: {local_files_only: true}};
     {
       dataset_reader: {
         type: "copymtl",
@@ -75,7 +78,8 @@
               {type: "embedding", embedding_dim: embedding_dim, trainable: !freeze_pretrained}
               + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
             [if transformer != null then "transformer"]:
-              {type: "pretrained_transformer_mismatched", train_parameters: !freeze_pretrained} + transformer_config,
+              {type: "pretrained_transformer_mismatched", train_parameters: !freeze_pretrained, transformer_kwargs: {local_files_only: true}}
+              + transformer_config,
             [if trainable_embedding_dim > 0 then "trainable_tokens"]:
               {type: "embedding", embedding_dim: trainable_embedding_dim, trainable: true},
             [if character_features > 0 then "token_characters"]: {

@@ -1,7 +1,7 @@
 // CopyMTL-One on WebNLG on MiniLM-L6 without the BiLSTM: the transformer's word vectors (384 wide)
 // are the encoder outputs o_i that attention, copying and the CRF read, and the decoder (H 384)
 // starts from their masked mean ("pooled_state" encoder). Everything else as copymtl_minilm_webnlg.jsonnet.
-// `make transformer` writes pretrained/all-MiniLM-L6-v2 (run from the repository root). Data from the environment:
+// `make transformer` puts the model into this machine's Hugging Face cache (nothing is downloaded at run time). Data from the environment:
 //   WEBNLG_TRAIN_PATH=... WEBNLG_DEV_PATH=... allennlp train training_config/copymtl_minilm_nobilstm_webnlg.jsonnet -s runs/minilm_nobilstm
 local lib = import "copymtl.libsonnet";
 
@@ -9,7 +9,7 @@ lib.config(
   train=std.extVar("WEBNLG_TRAIN_PATH"),
   validation=std.extVar("WEBNLG_DEV_PATH"),
   system="copymtl_one",
-  transformer="pretrained/all-MiniLM-L6-v2",
+  transformer="sentence-transformers/all-MiniLM-L6-v2",
   encoder="none",
   hidden_size=384,
   batch_size=32,

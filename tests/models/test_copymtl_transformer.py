@@ -2,8 +2,10 @@
 indexer and embedder), with a tiny randomly initialised BERT built locally (tests/conftest.py)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -201,23 +203,53 @@ def test_pooled_state_encoder_by_hand():
 
 
 def test_cli_train_and_predict_offline(tiny_bert, tmp_path):
-    """`allennlp train` and `allennlp predict` on the transformer config with the hub switched off."""
-    params = transformer_params(tiny_bert, "copymtl_one")
+    """`allennlp train` and `allennlp predict` on the transformer config with the hub switched off,
+    the model named as on the hub and read from the Hugging Face cache that `copymtl-transformer`
+    fills (as `make transformer` does for MiniLM); the archive, moved to another folder, loads from
+    any working directory, and without the model installed the error says what to install."""
+    import zipfile
+
+    model_zip = tmp_path / "model.zip"
+    with zipfile.ZipFile(model_zip, "w") as archive:
+        for file in Path(tiny_bert).iterdir():
+            archive.write(file, f"tiny/{file.name}")
+    name = "copymtl-test/tiny-bert"
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1", HF_HOME=str(tmp_path / "hf"))
+    env.pop("TRANSFORMERS_CACHE", None)
+    convert = Path(ALLENNLP).with_name("copymtl-transformer")
+    result = subprocess.run([str(convert), "--zip", str(model_zip), "--name", name], capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert (tmp_path / "hf" / "hub" / "models--copymtl-test--tiny-bert" / "refs" / "main").is_file()
+
+    params = transformer_params(name, "copymtl_one")
+    for part in (params["dataset_reader"]["token_indexers"]["transformer"], params["model"]["source_embedder"]["token_embedders"]["transformer"]):
+        part["tokenizer_kwargs"] = {"local_files_only": True}
+    params["model"]["source_embedder"]["token_embedders"]["transformer"]["transformer_kwargs"] = {"local_files_only": True}
     params["trainer"]["num_epochs"] = 1
     config = tmp_path / "config.json"
     config.write_text(json.dumps(params))
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1")
     run = tmp_path / "run"
     result = subprocess.run([ALLENNLP, "train", str(config), "-s", str(run)], capture_output=True, text=True, cwd=ROOT, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
+    shared = tmp_path / "elsewhere" / "model.tar.gz"
+    shared.parent.mkdir()
+    shutil.move(str(run / "model.tar.gz"), str(shared))
     inputs = tmp_path / "in.jsonl"
     inputs.write_text('{"sentence": "Lena Park joined Vovo Motors in Seoul."}\n{"tokens": ["Paris", "is", "nice"]}\n')
     out = tmp_path / "out.jsonl"
-    result = subprocess.run(
-        [ALLENNLP, "predict", str(run / "model.tar.gz"), str(inputs), "--output-file", str(out), "--batch-size", "2", "--silent"],
-        capture_output=True, text=True, cwd=ROOT, env=env,
-    )
+    predict = [ALLENNLP, "predict", str(shared), str(inputs), "--output-file", str(out), "--batch-size", "2", "--silent",
+               "--include-package", "copymtl_allennlp"]
+    result = subprocess.run(predict, capture_output=True, text=True, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
+    # another machine, without the model: one line saying what to install
+    missing = dict(env, HF_HOME=str(tmp_path / "empty"))
+    result = subprocess.run(predict, capture_output=True, text=True, cwd=tmp_path, env=missing)
+    assert result.returncode != 0
+    assert (
+        f"ConfigurationError: the transformer '{name}' is not on this machine (neither a model folder nor in the Hugging Face cache "
+        f"{tmp_path / 'empty' / 'hub'}; nothing is downloaded at run time): put it there with "
+        f"`copymtl-transformer --zip MODEL.zip --name {name}`, or name a local model folder"
+    ) in result.stderr.splitlines()[-1]
     lines = [json.loads(line) for line in out.read_text().splitlines()]
     assert [len(line["tokens"]) for line in lines] == [8, 3]
     assert all(len(line["entity_tags"]) == len(line["tokens"]) for line in lines)
