@@ -151,11 +151,14 @@
         // glibc keeps freed memory for reuse (faster training; copymtl_allennlp/allocator.py); the
         // training curve of Fig. 4 (F1 on a sample of the training set after each epoch); the
         // random-number state saved in each checkpoint, so that --recover ends where an
-        // uninterrupted run ends (last: it records the state after the other callbacks)
+        // uninterrupted run ends (last: it records the state after the other callbacks); the model card
+        // at the end of training
         callbacks: [{type: "keep_freed_memory"}] + (if training_set_f1_sentences > 0 then [
           {type: "training_set_f1", max_sentences: training_set_f1_sentences},
-        ] else []) + [{type: "random_state_checkpoint"}],
+        ] else []) + [{type: "model_card"}, {type: "random_state_checkpoint"}],
       },
+      // the model card (copymtl_allennlp/training/model_card.py), written by the model_card callback
+      include_in_archive: ["model_card.json"],
       // The vocabulary (words, characters, POS tags, relations) comes from the training data alone:
       // dev and test words are unknown words to the model (`--extend-vocab` gives them their
       // pretrained vectors at evaluation; docs/results.md, "Training-only vocabulary").
