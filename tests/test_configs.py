@@ -267,3 +267,9 @@ def test_graphrel_configs(config, tmp_path):
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.num_relations == 2
     assert (built.phases == 2) == hasattr(built, "relation_gcn")
+
+
+def test_every_config_trains_with_the_trainer_that_checks_its_keys():
+    for config in CONFIGS:
+        trainer = Params.from_file(str(config)).as_dict()["trainer"]
+        assert trainer["type"] == "mixed_precision" and trainer.get("amp_dtype") is None, config.stem  # float32, keys checked

@@ -56,7 +56,7 @@ def test_the_config_switch_writes_the_trainer():
         return json.loads(_jsonnet.evaluate_snippet("config", snippet, jpathdir=[str(ROOT / "training_config")]))["trainer"]
 
     assert trainer(', amp="bfloat16"')["type"] == "mixed_precision" and trainer(', amp="bfloat16"')["amp_dtype"] == "bfloat16"
-    assert "type" not in trainer("") and "amp_dtype" not in trainer("")
+    assert trainer("")["type"] == "mixed_precision" and "amp_dtype" not in trainer("")  # float32, keys checked
 
 
 def build_tiny(config: str, overrides: str = ""):
@@ -125,3 +125,23 @@ def test_the_baselines_under_autocast(model_name, dtype):
     model.eval()
     with torch.no_grad(), torch.autocast("cpu", dtype=dtype):
         assert len(model(**tensors)["triplets"]) == len(tensors["metadata"])
+
+
+def test_without_amp_dtype_the_trainer_is_gradient_descent_in_float32(tmp_path):
+    plain = train_model_from_file(CONFIG, str(tmp_path / "plain"))
+    checked = train_model_from_file(CONFIG, str(tmp_path / "checked"), overrides=json.dumps({"trainer.type": "mixed_precision"}))
+    for (name, a), (_, b) in zip(plain.state_dict().items(), checked.state_dict().items()):
+        assert torch.equal(a, b), name
+
+
+@pytest.mark.parametrize(
+    "override, message",
+    [
+        ({"trainer.num_epoch": 1}, "trainer: unknown key 'num_epoch' (did you mean 'num_epochs'?) in the config's trainer section or an -o override; the trainer takes: "),
+        ({"trainer.patients": 3, "trainer.zzz": 1}, "trainer: unknown key 'patients' (did you mean 'patience'?), 'zzz' in the config's"),
+    ],
+)
+def test_an_unknown_trainer_key_is_named(tmp_path, override, message):
+    with pytest.raises(ConfigurationError) as error:
+        train_model_from_file(CONFIG, str(tmp_path / "run"), overrides=json.dumps({"trainer.type": "mixed_precision", **override}))
+    assert str(error.value).startswith(message)

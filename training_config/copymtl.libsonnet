@@ -139,7 +139,9 @@
       data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"]}},
       validation_data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"], shuffle: false}},
       trainer: {
-        [if amp != null then "type"]: "mixed_precision",
+        // AllenNLP's gradient_descent, with mixed precision on a GPU when `amp` is given and an
+        // unknown key of this section an error that names it (gradient_descent would drop it)
+        type: "mixed_precision",
         [if amp != null then "amp_dtype"]: amp,
         // Adam; "fused_adam" is torch's one-pass implementation of the same update (2-3x faster step)
         optimizer: {type: "fused_adam", lr: lr} + (if parameter_groups == null then {} else {parameter_groups: parameter_groups}),
