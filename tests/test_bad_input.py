@@ -4,7 +4,9 @@ Entry points: ``reader`` (the dataset reader on a file: ``allennlp train`` / ``e
 ``convert`` (``copymtl-convert``, standard error), ``predict`` (the lines of ``allennlp
 predict``: a skipped line's output record) and ``api`` (the Python extractor).
 """
+import bz2
 import codecs
+import gzip
 import json
 import logging
 import re
@@ -41,6 +43,12 @@ FILE_CASES = [
     ("rel2id.json as input", '[{"0": "capital_of"}, {"capital_of": 0}]\n',
      "line 1: missing field 'text' "
      "(read as casrel, detected from the start of the file; the format option chooses another)"),
+    ("a JSON list of canonical records, one bad", '[{"tokens": ["a"], "triplets": []},\n {"tokens": ["b"]}]',
+     "line 2: missing field 'triplets' (a list, empty for a sentence without triplets) "
+     "(read as json, detected from the start of the file; the format option chooses another)"),
+    ("gzip-compressed JSONL, one bad", gzip.compress(GOOD.encode() + b'{"tokens": ["a", "b"]}\n'),
+     "line 2: missing field 'triplets' (a list, empty for a sentence without triplets) "
+     "(read as jsonl, detected from the start of the file; the format option chooses another)"),
 ]
 
 
@@ -197,3 +205,105 @@ def test_allennlp_predict_keeps_one_output_line_per_input_line(archive, tmp_path
         "input line 6: blank line",
     ]
     assert "skipped input line 6: blank line (4 lines skipped so far)" in caplog.text
+
+
+
+@pytest.mark.parametrize(
+    "name, content",
+    [
+        ("list.json", json.dumps([json.loads(GOOD), json.loads(GOOD)])),
+        ("data.jsonl.gz", gzip.compress((GOOD * 2).encode())),
+        ("data.bz2", bz2.compress((GOOD * 2).encode())),
+        ("named_plain.gz", GOOD * 2),  # read by its first bytes, not its name
+    ],
+)
+def test_every_entry_point_reads_json_lists_and_compressed_files(archive, tmp_path, name, content):
+    path = _write(tmp_path / name, content)
+    assert len(list(CopyMTLDatasetReader().read(path))) == 2
+    out = tmp_path / "out.jsonl"
+    assert convert([path, str(out)]) == 0 and len(out.read_text().splitlines()) == 2
+
+
+def test_a_missing_data_file_is_one_line_saying_what_to_check(tmp_path, capsys):
+    missing = str(tmp_path / "train.jsonl")
+    message = (
+        f"{missing}: no such file (check the data path: the configs read WEBNLG_TRAIN_PATH, WEBNLG_DEV_PATH, "
+        "NYT_TRAIN_PATH and NYT_DEV_PATH from the environment)"
+    )
+    with pytest.raises(FileNotFoundError) as error:
+        train_model_from_file(str(FIXTURES / "configs" / "copymtl_tiny.jsonnet"), str(tmp_path / "run"),
+                              overrides=json.dumps({"train_data_path": missing}))
+    assert str(error.value) == message
+    capsys.readouterr()
+    assert convert([missing, str(tmp_path / "out.jsonl")]) == 1
+    assert capsys.readouterr().err.strip() == f"copymtl-convert: error: {message}"
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("", "{path}: no vectors in the file (it is empty); `make vectors` writes one"),
+        ("Paris 0.1 0.2 0.3\n", "{path}, line 1: a vector of 3 values, the embedding has 8 (give a vectors file of the embedding's width)"),
+    ],
+)
+def test_a_bad_vectors_file_stops_training_with_its_name(tmp_path, content, message):
+    from allennlp.common.checks import ConfigurationError
+
+    path = _write(tmp_path / "vectors.txt", content)
+    overrides = {"model.source_embedder.token_embedders.tokens.pretrained_file": path}
+    with pytest.raises(ConfigurationError) as error:
+        train_model_from_file(str(FIXTURES / "configs" / "copymtl_tiny.jsonnet"), str(tmp_path / "run"), overrides=json.dumps(overrides))
+    assert str(error.value).strip('"') == message.format(path=path)
+
+
+def test_no_epoch_is_an_error_before_training(tmp_path):
+    from allennlp.common.checks import ConfigurationError
+
+    overrides = {"trainer.type": "mixed_precision", "trainer.num_epochs": 0}
+    with pytest.raises(ConfigurationError, match="trainer.num_epochs must be at least 1, got 0: a run of no epoch has no model to archive"):
+        train_model_from_file(str(FIXTURES / "configs" / "copymtl_tiny.jsonnet"), str(tmp_path / "run"), overrides=json.dumps(overrides))
+
+
+def test_relations_past_max_triplets_enter_the_vocabulary(tmp_path):
+    """A relation that a training sentence holds only past its first max_triplets triplets is a
+    relation training saw: not reported as unseen."""
+    tokens = [f"w{i}" for i in range(14)]
+    triplets = [{"head": [i, i + 1], "relation": "born_in", "tail": [i + 7, i + 8]} for i in range(5)]
+    triplets.append({"head": [5, 6], "relation": "rare_relation", "tail": [12, 13]})
+    fixture = (FIXTURES / "data" / "sentences.jsonl").read_text(encoding="utf-8")
+    assert "rare_relation" not in fixture
+    train = _write(tmp_path / "train.jsonl", fixture + json.dumps({"tokens": tokens, "triplets": triplets}) + "\n")
+    run = tmp_path / "run"
+    overrides = {"train_data_path": train, "validation_data_path": train}
+    train_model_from_file(str(FIXTURES / "configs" / "copymtl_tiny.jsonnet"), str(run), overrides=json.dumps(overrides))
+    relations = (run / "vocabulary" / "relation_labels.txt").read_text().split()
+    assert "rare_relation" in relations
+    assert "best_validation_unseen_relation_triplets" not in json.loads((run / "metrics.json").read_text())
+
+
+def test_the_python_api_on_a_gpu_that_is_not_there(archive, monkeypatch):
+    import torch
+    from allennlp.common.checks import ConfigurationError
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(ConfigurationError, match=r"^cuda_device=0: torch sees no GPU on this machine \(torch.cuda.is_available\(\) is False\); use cuda_device=-1 \(the CPU\)$"):
+        load_extractor(archive, cuda_device=0)
+
+
+@pytest.mark.parametrize("damage", ["truncated", "not an archive", "missing"])
+def test_a_damaged_archive_is_named(archive, tmp_path, damage):
+    from allennlp.common.checks import ConfigurationError
+
+    path = tmp_path / "model.tar.gz"
+    data = open(archive, "rb").read()
+    if damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+        expected = f"{path}: not a complete model archive (the file is truncated or corrupt"
+    elif damage == "not an archive":
+        path.write_text("hello")
+        expected = f"{path}: not a complete model archive (not a gzipped tar file"
+    else:
+        expected = f"{path}: no such model archive"
+    with pytest.raises(ConfigurationError) as error:
+        load_extractor(str(path))
+    assert str(error.value).strip('"').startswith(expected)

@@ -4,6 +4,7 @@ Formats (``format=`` in the reader and the converter; ``auto`` detects them):
 
 ``jsonl``       the canonical format, one sentence per line:
                 ``{"tokens": [...], "triplets": [{"head": [s, e), "relation": r, "tail": [s, e)}]}``
+``json``        canonical records as one JSON list: ``[{"tokens": [...], "triplets": [...]}, ...]``
 ``copyre_raw``  CopyRE's raw NYT, one object per line:
                 ``{"sentText": "...", "relationMentions": [{"em1Text", "em2Text", "label"}]}``
 ``casrel``      CasRel / PRGC, one JSON list: ``[{"text": "...", "triple_list": [[h, r, t]]}]``
@@ -29,21 +30,43 @@ UTF-8 (a byte-order mark is read as one); a byte that is not UTF-8 is a located 
 JSONL records hold exactly ``tokens`` and ``triplets`` (an empty list for a sentence without
 triplets): a missing ``triplets`` or another field is an error, so that a misspelt key does not
 read as a sentence without triplets. A token is a string with a non-whitespace character.
+
+Every format may come compressed with gzip, bzip2 or xz (recognised by the file's first bytes,
+whatever its name), as ``allennlp predict`` reads compressed input too. A path that is not a file
+raises :class:`DataFileNotFound`, one line naming it.
 """
+import bz2
 import codecs
+import gzip
 import json
 import logging
+import lzma
 import os
+import re
 import unicodedata
 from collections import Counter
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import IO, Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from copymtl_allennlp.data.triplets import Sentence, Span, Triplet, deduplicate
 
 logger = logging.getLogger(__name__)
 
-FORMATS = ("jsonl", "copyre_raw", "casrel", "copyre_ids")
+FORMATS = ("jsonl", "json", "copyre_raw", "casrel", "copyre_ids")
 ON_ERROR = ("raise", "skip")
+
+
+class DataFileNotFound(FileNotFoundError):
+    """A data path that is not a file: ``<path>: no such file ...``, one line saying what to check."""
+
+    def __init__(self, path: str, problem: str = "no such file") -> None:
+        super().__init__(
+            f"{path}: {problem} (check the data path: the configs read WEBNLG_TRAIN_PATH, WEBNLG_DEV_PATH, "
+            "NYT_TRAIN_PATH and NYT_DEV_PATH from the environment)"
+        )
+        self.path = path
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 class DataFormatError(ValueError):
@@ -68,10 +91,30 @@ class RecordError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
+# compressed files are read by their first bytes, whatever their name (as `allennlp predict` reads
+# .gz, .bz2 and .lzma/.xz files): every entry point reads the same files
+_MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+
+
+def open_data(path: str) -> IO[bytes]:
+    """A data file opened for reading bytes: plain, or gzip / bzip2 / xz compressed (detected
+    from its first bytes). A missing path raises :class:`DataFileNotFound` naming it."""
+    if not os.path.exists(path):
+        raise DataFileNotFound(path)
+    if os.path.isdir(path):
+        raise DataFileNotFound(path, "is a directory, not a data file")
+    with open(path, "rb") as handle:
+        start = handle.read(6)
+    for magic, opener in _MAGIC:
+        if start.startswith(magic):
+            return opener(path, "rb")  # type: ignore[return-value]
+    return open(path, "rb")
+
+
 def _jsonl_records(path: str) -> Iterator[Tuple[int, bytes]]:
     """Non-blank lines, undecoded: a line that is not UTF-8 or not JSON is the record's problem
     (skippable). A UTF-8 byte-order mark at the start of the file is dropped."""
-    with open(path, "rb") as handle:
+    with open_data(path) as handle:
         for line_number, line in enumerate(handle, start=1):
             if line_number == 1 and line.startswith(codecs.BOM_UTF8):
                 line = line[len(codecs.BOM_UTF8) :]
@@ -97,7 +140,7 @@ def _parse_line(line: bytes) -> Any:
 
 def _read_text(path: str) -> str:
     """A whole file as text (a leading byte-order mark dropped); not UTF-8 is located."""
-    with open(path, "rb") as handle:
+    with open_data(path) as handle:
         data = handle.read()
     try:
         return data.decode("utf-8-sig")
@@ -141,7 +184,7 @@ def _json_array_records(path: str) -> Iterator[Tuple[int, Any]]:
 
 def detect_format(path: str) -> str:
     """Guesses the format from the first non-blank content of the file."""
-    with open(path, "rb") as handle:
+    with open_data(path) as handle:
         head = handle.read(4096)
     # for detection only: a bad byte here is reported, located, when the records are read
     stripped = head.decode("utf-8-sig", errors="replace").lstrip()
@@ -151,6 +194,10 @@ def detect_format(path: str) -> str:
         rest = stripped[1:].lstrip()
         if rest.startswith("[") or rest.startswith("]"):
             return "copyre_ids"
+        # the first record's own keys (up to its first nested value): canonical records have tokens
+        first = re.split(r"[\[{]", rest[1:], maxsplit=1)[0] if rest.startswith("{") else ""
+        if '"tokens"' in first and '"text"' not in first:
+            return "json"
         return "casrel"
     if '"sentText"' in stripped.split("\n", 1)[0]:
         return "copyre_raw"
@@ -423,6 +470,8 @@ def read_sentences(
         records, convert = _jsonl_records(path), lambda line: sentence_from_jsonl(_parse_line(line))
     elif format == "copyre_raw":
         records, convert = _jsonl_records(path), lambda line: sentence_from_copyre_raw(_parse_line(line), locator)
+    elif format == "json":
+        records, convert = _json_array_records(path), sentence_from_jsonl
     elif format == "casrel":
         records, convert = _json_array_records(path), lambda record: sentence_from_casrel(record, locator)
     else:

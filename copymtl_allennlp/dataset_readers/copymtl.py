@@ -60,6 +60,9 @@ class CopyMTLDatasetReader(TripletDatasetReader):
     triplets; sentences with more are counted and logged.
     """
 
+    # every gold relation enters the vocabulary, also those of triplets past max_triplets
+    gold_relation_namespace = RELATION_NAMESPACE
+
     def __init__(
         self,
         token_indexers: Optional[Dict[str, TokenIndexer]] = None,

@@ -49,6 +49,9 @@ class TripletDatasetReader(DatasetReader):
     """
 
     chunk_size = 256
+    # where the metadata field counts every gold triplet's relation for the vocabulary (a reader
+    # whose target fields leave triplets out sets it, so that no training relation is lost)
+    gold_relation_namespace: Optional[str] = None
 
     @classmethod
     def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):  # type: ignore[override]
@@ -145,11 +148,27 @@ class TripletDatasetReader(DatasetReader):
             triplets, _ = deduplicate(triplets)
             metadata["gold_triplets"] = list(triplets)
             fields.update(self.gold_fields(fields["source_tokens"], triplets, line, stats))  # type: ignore[arg-type]
-        fields["metadata"] = MetadataField(metadata)
+        fields["metadata"] = _GoldMetadataField(metadata, self.gold_relation_namespace)
         return Instance(fields)
 
     def apply_token_indexers(self, instance: Instance) -> None:
         instance.fields["source_tokens"].token_indexers = self.token_indexers  # type: ignore[attr-defined]
+
+
+class _GoldMetadataField(MetadataField):
+    """The metadata, counting the relation of every gold triplet into ``namespace`` for the
+    vocabulary (target fields may hold only the first ``max_triplets``)."""
+
+    __slots__ = ("namespace",)
+
+    def __init__(self, metadata: Dict[str, Any], namespace: Optional[str]) -> None:
+        super().__init__(metadata)
+        self.namespace = namespace
+
+    def count_vocab_items(self, counter: Dict[str, Dict[str, int]]) -> None:
+        if self.namespace is not None:
+            for triplet in self.metadata.get("gold_triplets", ()):
+                counter[self.namespace][triplet.relation] += 1
 
 
 def _chunks(items: Iterable[Tuple[int, Sentence]], size: int) -> Iterator[List[Tuple[int, Sentence]]]:

@@ -77,6 +77,18 @@ class TripletModel(Model):
         # the namespaces as trained: output namespaces are restored to these sizes after an extension
         self._trained_namespace_sizes = {namespace: vocab.get_vocab_size(namespace) for namespace in vocab.get_namespaces()}
 
+    @classmethod
+    def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):  # type: ignore[override]
+        """As AllenNLP's, after checking every pretrained vectors file of the source embedder (a
+        missing or empty file, a vector of the wrong width: one line naming the file and the line,
+        where AllenNLP would stop with a bare ``StopIteration`` or skip every line)."""
+        embedders = ((params.get("source_embedder") or {}).get("token_embedders") or {}).values()
+        for embedder in embedders:
+            path = embedder.get("pretrained_file") if hasattr(embedder, "get") else None
+            if path and "://" not in str(path) and "#" not in str(path) and not str(path).endswith((".gz", ".bz2", ".lzma", ".xz", ".zip", ".h5", ".hdf5")):
+                vector_file_words(str(path), embedder.get("embedding_dim"))
+        return super().from_params(params, constructor_to_call, constructor_to_inspect, **extras)
+
     def _embeddings(self) -> Dict[str, Embedding]:
         return {name: module for name, module in self.named_modules() if isinstance(module, Embedding)}
 

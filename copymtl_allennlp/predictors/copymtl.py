@@ -1,8 +1,12 @@
 import json
 import logging
+import os
 import sys
+import tarfile
+import zlib
 from typing import Any, List, NamedTuple, Optional, Sequence, Union
 
+from allennlp.common.checks import ConfigurationError
 from allennlp.common.file_utils import cached_path, open_compressed
 from allennlp.common.util import JsonDict
 from allennlp.data import DatasetReader, Instance
@@ -22,7 +26,47 @@ def load_extractor(archive_path: str, cuda_device: int = -1, vectors: Optional[s
     ``extract(tokens=[...])``. ``vectors``: a GloVe text file of the word embedding's width
     (``make vectors``' file); its words that training never saw join the vocabulary with their
     vectors (:meth:`~copymtl_allennlp.models.triplet_model.TripletModel.add_pretrained_words`)."""
+    check_device(cuda_device)
+    check_archive(archive_path)
     return Predictor.from_path(archive_path, "copymtl", cuda_device=cuda_device, vectors=vectors)  # type: ignore[return-value]
+
+
+def check_device(cuda_device: int) -> None:
+    """A GPU that torch cannot see: one line saying what to give instead."""
+    import torch
+
+    if cuda_device < 0:
+        return
+    if not torch.cuda.is_available():
+        raise ConfigurationError(
+            f"cuda_device={cuda_device}: torch sees no GPU on this machine (torch.cuda.is_available() is False); use cuda_device=-1 (the CPU)"
+        )
+    if cuda_device >= torch.cuda.device_count():
+        raise ConfigurationError(
+            f"cuda_device={cuda_device}: this machine has {torch.cuda.device_count()} GPU(s), numbered from 0; use one of them or -1 (the CPU)"
+        )
+
+
+def check_archive(path: str) -> None:
+    """A model archive that cannot be read (missing, not a gzipped tar file, truncated, without
+    the files AllenNLP needs): one line naming it, before AllenNLP's loader fails deep inside."""
+    if os.path.isdir(path):
+        names = set(os.listdir(path))
+    elif not os.path.exists(path):
+        raise ConfigurationError(f"{path}: no such model archive (give the model.tar.gz that training wrote)")
+    else:
+        try:
+            with tarfile.open(path, "r:gz") as archive:
+                names = {name.split("/")[0] for name in archive.getnames()}  # reads the whole archive
+        except tarfile.ReadError as error:
+            if "not a gzip file" in str(error) or "empty file" in str(error):
+                raise ConfigurationError(f"{path}: not a complete model archive (not a gzipped tar file: {error})") from None
+            raise ConfigurationError(f"{path}: not a complete model archive (the file is truncated or corrupt: {error}); copy it again") from None
+        except (EOFError, OSError, zlib.error, tarfile.TarError) as error:
+            raise ConfigurationError(f"{path}: not a complete model archive (the file is truncated or corrupt: {error}); copy it again") from None
+    missing = sorted({"config.json", "weights.th", "vocabulary"} - names)
+    if missing:
+        raise ConfigurationError(f"{path}: not a complete model archive (no {', '.join(missing)}); copy it again or retrain")
 
 
 # how the Python API is called (CopyMTLPredictor.__call__)

@@ -66,6 +66,10 @@ def _check_keys(unknown: Dict[str, Any]) -> None:
 
 def _from_partial_objects(cls, *args: Any, amp_dtype: Optional[str] = None, **kwargs: Any) -> "MixedPrecisionTrainer":
     _check_keys({k: v for k, v in kwargs.items() if k not in _BASE_PARAMETERS})
+    if kwargs.get("num_epochs", 1) < 1:
+        raise ConfigurationError(
+            f"trainer.num_epochs must be at least 1, got {kwargs['num_epochs']}: a run of no epoch has no model to archive"
+        )
     dtype = None if amp_dtype is None else amp_dtype_of(amp_dtype)
     device = kwargs.get("cuda_device")
     on_gpu = torch.cuda.is_available() if device is None else int_to_device(device).type == "cuda"  # as Trainer decides
