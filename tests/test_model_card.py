@@ -88,3 +88,16 @@ def test_licences_follow_the_data_and_the_embeddings():
     licence = card.model_details.license
     assert "WebNLG: CC BY-NC-SA 4.0" in licence and "PDDL 1.0" in licence and "all-MiniLM-L6-v2: Apache License 2.0" in licence
     assert card.training_data.dataset.name == "webnlg_exact"
+
+
+def test_a_card_written_afterwards_goes_into_the_archive(tmp_path, capsys):
+
+    run = tmp_path / "run"
+    train_model_from_file(str(FIXTURES / "configs" / "copymtl_tiny.jsonnet"), str(run))  # no callback: no card
+    assert model_card([str(run / "model.tar.gz")]) == 1
+    assert "the archive holds no model_card.json" in capsys.readouterr().err
+    assert model_card([str(run), "--write", "--command", "allennlp train tiny"]) == 0
+    assert "unitary_results: dev strict P / R / F1" in capsys.readouterr().out
+    assert model_card([str(run / "model.tar.gz"), "--json"]) == 0
+    card = json.loads(capsys.readouterr().out)
+    assert card["quantitative_analyses"]["unitary_results"].endswith("Command: allennlp train tiny")
