@@ -4,7 +4,12 @@ classified by what the model predicted for it, recall by the number of gold trip
 and by a triplet's place in the gold order, and what the wrong predictions were.
 
     python benchmarks/error_analysis.py runs/x/model.tar.gz ../shared/data/webnlg_exact/dev.jsonl \\
-        [-o '{"model.beam_size": 4}'] [--output out.json]
+        [-o '{"model.beam_size": 4}'] [--extend-vocab vectors/glove.6B.50d.txt] [--output out.json]
+
+``--extend-vocab VECTORS`` extends the vocabulary with the split's words as ``allennlp evaluate
+--extend-vocab --embedding-sources-mapping '{"source_embedder.token_embedder_tokens": VECTORS}'``
+does (README, "Words training never saw"); the report counts the split's tokens the vocabulary
+lacks, before and after.
 
 Decoding switches (``model.beam_size``, ``model.max_decoding_triplets``) are read at inference, so
 ``-o`` scores one archive under each. Categories of a gold triplet (the first that applies):
@@ -29,6 +34,7 @@ from allennlp.models.archival import load_archive
 
 import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
 from copymtl_allennlp.data.triplets import Triplet
+from copymtl_allennlp.models.triplet_model import WORD_EMBEDDING_PATH, vector_file_words
 
 CATEGORIES = ("correct", "boundary", "swapped", "relation", "one_entity", "missing")
 
@@ -99,6 +105,7 @@ def main() -> None:
     parser.add_argument("-o", "--overrides", default="")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--output", help="write the figures as JSON here")
+    parser.add_argument("--extend-vocab", metavar="VECTORS", help="extend the vocabulary with the split's words, vectors from VECTORS")
     args = parser.parse_args()
 
     archive = load_archive(args.archive, overrides=args.overrides)
@@ -106,6 +113,24 @@ def main() -> None:
     model.eval()
     reader = archive.validation_dataset_reader
     instances = list(reader.read(args.data))
+
+    def unknown_tokens() -> int:
+        known = model.vocab.get_token_to_index_vocabulary("tokens")
+        return sum(token not in known for instance in instances for token in instance["metadata"].metadata["tokens"])
+
+    vocabulary = {"tokens": sum(len(i["metadata"].metadata["tokens"]) for i in instances), "unknown_tokens": unknown_tokens()}
+    if args.extend_vocab:
+        model.vocab.extend_from_instances(instances)
+        model.extend_embedder_vocab({WORD_EMBEDDING_PATH: args.extend_vocab})
+        with_vectors = set(vector_file_words(args.extend_vocab))
+        known = model.vocab.get_token_to_index_vocabulary("tokens")
+        vocabulary["extended_with"] = args.extend_vocab
+        trained = model._trained_namespace_sizes["tokens"]
+        # a new word without a vector reads as the unknown word (its row is the unknown word's)
+        vocabulary["unknown_tokens_after_extension"] = sum(
+            known[token] >= trained and token not in with_vectors
+            for instance in instances for token in instance["metadata"].metadata["tokens"]
+        )
     for instance in instances:
         instance.index_fields(model.vocab)
     model.get_metrics(reset=True)
@@ -131,6 +156,7 @@ def main() -> None:
         "overrides": args.overrides,
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
         "decoding_seconds": round(seconds, 1),
+        "vocabulary": vocabulary,
         "sentences": len(instances),
         **analyse(gold, predicted, model.decoder.max_triplets),
     }

@@ -101,3 +101,11 @@ def test_a_card_written_afterwards_goes_into_the_archive(tmp_path, capsys):
     assert model_card([str(run / "model.tar.gz"), "--json"]) == 0
     card = json.loads(capsys.readouterr().out)
     assert card["quantitative_analyses"]["unitary_results"].endswith("Command: allennlp train tiny")
+
+
+def test_a_truncated_archive_is_named(run, tmp_path, capsys):
+    damaged = tmp_path / "model.tar.gz"
+    data = (run / "model.tar.gz").read_bytes()
+    damaged.write_bytes(data[: len(data) // 2])
+    assert model_card([str(damaged)]) == 1
+    assert capsys.readouterr().err.startswith(f"copymtl-model-card: {damaged}: not a complete model archive (truncated or corrupt: ")

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tarfile
+import zlib
 from typing import Any, Dict, List, Optional
 
 CARD_NAME = "model_card.json"
@@ -37,6 +38,7 @@ def read_card(path: str) -> Dict[str, Any]:
         raise CardError(f"{path}: no such archive or directory")
     try:
         with tarfile.open(path) as archive:
+            archive.getnames()  # reads the whole archive: a truncated one fails here
             try:
                 member = archive.extractfile(CARD_NAME)
             except KeyError:
@@ -45,8 +47,8 @@ def read_card(path: str) -> Dict[str, Any]:
                     " callback and include_in_archive of copymtl.libsonnet)"
                 ) from None
             return json.load(member)  # type: ignore[arg-type]
-    except (tarfile.TarError, EOFError, OSError) as error:
-        raise CardError(f"{path}: not a readable model archive ({error})") from None
+    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
+        raise CardError(f"{path}: not a complete model archive (truncated or corrupt: {error}); copy it again") from None
 
 
 def write_card(serialization_dir: str, command: str) -> None:
