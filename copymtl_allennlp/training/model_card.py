@@ -10,6 +10,7 @@ of allennlp-models' ``modelcards/*.json`` (it loads back with ``ModelCard.from_p
 import datetime
 import json
 import os
+import re
 import sys
 from typing import Any, Dict, Optional
 
@@ -137,7 +138,7 @@ def build_model_card(config: Dict[str, Any], metrics: Dict[str, Any], command: s
         )
     licences = [_data_licence(train)] + encoder["licences"] + [CODE_LICENCE]
     return ModelCard(
-        id=f"copymtl-allennlp-{model.get('type', 'copymtl')}-{system.lower().replace(' ', '-')}",
+        id="copymtl-allennlp-" + re.sub(r"[^a-z0-9]+", "-", f"{model.get('type', 'copymtl')} {system.lower().replace(chr(39), ' prime')}").strip("-"),
         registered_model_name=model.get("type"),
         registered_predictor_name="copymtl",
         display_name=f"{system}, {encoder['description']}",
