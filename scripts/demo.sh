@@ -21,7 +21,7 @@ $BIN/allennlp train training_config/copymtl_demo.jsonnet -s "$RUN" -f --file-fri
 $BIN/python - "$RUN/metrics.json" <<'PY'
 import json, sys
 m = json.load(open(sys.argv[1]))
-print(f"   best epoch {m['best_epoch']}: dev strict P {m['best_validation_precision']:.3f} "
+print(f"   best epoch {m['best_epoch'] + 1}: dev strict P {m['best_validation_precision']:.3f} "
       f"R {m['best_validation_recall']:.3f} F1 {m['best_validation_f1']:.3f}; "
       f"tagging F1 {m['best_validation_tagging_f1']:.3f}; training took {m['training_duration']}")
 PY
