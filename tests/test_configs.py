@@ -273,3 +273,18 @@ def test_every_config_trains_with_the_trainer_that_checks_its_keys():
     for config in CONFIGS:
         trainer = Params.from_file(str(config)).as_dict()["trainer"]
         assert trainer["type"] == "mixed_precision" and trainer.get("amp_dtype") is None, config.stem  # float32, keys checked
+
+
+def test_a_config_of_your_own_elsewhere_imports_the_library_by_a_relative_path(tmp_path):
+    import os
+
+    folder = tmp_path / "experiments"
+    folder.mkdir()
+    library = os.path.relpath(ROOT / "training_config" / "copymtl.libsonnet", folder)
+    config = folder / "mine.jsonnet"
+    config.write_text(
+        f'local lib = import "{library}";\n'
+        'lib.config(train=std.extVar("WEBNLG_TRAIN_PATH"), validation=std.extVar("WEBNLG_DEV_PATH"), system="copyre_prime5", dropout=0.3)\n'
+    )
+    params = Params.from_file(str(config)).as_dict()
+    assert params["model"]["max_entity_length"] == 10 and params["model"]["dropout"] == 0.3
