@@ -36,3 +36,10 @@ def test_allennlp_evaluate_with_output_file_prints_the_metrics(tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "Metrics: {" in result.stderr and '"f1":' in result.stderr
     assert set(json.loads(out.read_text())) >= {"precision", "recall", "f1", "text_f1"}
+
+
+def test_the_demo_runs_on_the_thread_count_the_readme_states():
+    demo = (ROOT / "scripts" / "demo.sh").read_text(encoding="utf-8")
+    assert 'export OMP_NUM_THREADS=${DEMO_THREADS:-1}' in demo
+    readme = " ".join((ROOT / "README.md").read_text(encoding="utf-8").split())
+    assert "it runs on one thread, `DEMO_THREADS=2 make demo` for two" in readme
