@@ -7,9 +7,8 @@ from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 from allennlp.models import Model
 from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
-from allennlp.training.metrics import SpanBasedF1Measure
 
-from copymtl_allennlp.data.triplets import Triplet, readable_triplets
+from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
 from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
@@ -83,6 +82,8 @@ class CopyMTL(TripletModel):
     """
 
     default_predictor = "copymtl"
+
+    tag_namespace = TAG_NAMESPACE
 
     def __init__(
         self,
@@ -370,25 +371,12 @@ class CopyMTL(TripletModel):
             sentences.append(list(triplets))
         return sentences
 
-    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
-        readable: Dict[str, Any] = {
-            "tokens": output_dict["tokens"],
-            "triplets": [readable_triplets(*sentence) for sentence in zip(output_dict["tokens"], output_dict["triplets"])],
+    def other_metrics(self, reset: bool) -> Dict[str, float]:
+        if self._tagging_f1 is None:
+            return {}
+        tagging = self._tagging_f1.get_metric(reset)
+        return {
+            "tagging_precision": float(tagging["precision-overall"]),
+            "tagging_recall": float(tagging["recall-overall"]),
+            "tagging_f1": float(tagging["f1-measure-overall"]),
         }
-        if "predicted_tags" in output_dict:
-            readable["entity_tags"] = [
-                [self.vocab.get_token_from_index(i, TAG_NAMESPACE) for i in row[: len(tokens)]]
-                for row, tokens in zip(output_dict["predicted_tags"].tolist(), output_dict["tokens"])
-            ]
-        return readable
-
-    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
-        if self.training:
-            return {}  # sentences are decoded, and scored, only in evaluation
-        metrics = self._triplet_f1.get_metric(reset)
-        if self._tagging_f1 is not None:
-            tagging = self._tagging_f1.get_metric(reset)
-            metrics["tagging_precision"] = float(tagging["precision-overall"])
-            metrics["tagging_recall"] = float(tagging["recall-overall"])
-            metrics["tagging_f1"] = float(tagging["f1-measure-overall"])
-        return metrics

@@ -7,7 +7,7 @@ from allennlp.models import Model
 from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
-from copymtl_allennlp.data.triplets import Triplet, readable_triplets, spans_from_tags
+from copymtl_allennlp.data.triplets import Triplet, spans_from_tags
 from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE
 from copymtl_allennlp.dataset_readers.graphrel import ENTITY_TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
@@ -61,6 +61,8 @@ class GraphRel(TripletModel):
     """
 
     default_predictor = "copymtl"
+
+    tag_namespace = ENTITY_TAG_NAMESPACE
 
     def __init__(
         self,
@@ -207,18 +209,3 @@ class GraphRel(TripletModel):
                     triplets.append(Triplet(relation, spans[e], spans[f]))
             sentences.append(triplets)
         return sentences
-
-    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
-        return {
-            "tokens": output_dict["tokens"],
-            "triplets": [readable_triplets(*sentence) for sentence in zip(output_dict["tokens"], output_dict["triplets"])],
-            "entity_tags": [
-                [self._tag_names[i] for i in row[: len(words)]]
-                for row, words in zip(output_dict["predicted_tags"].tolist(), output_dict["tokens"])
-            ],
-        }
-
-    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
-        if self.training:
-            return {}  # sentences are decoded, and scored, only in evaluation
-        return self._triplet_f1.get_metric(reset)

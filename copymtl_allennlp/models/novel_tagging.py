@@ -8,7 +8,6 @@ from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
 from copymtl_allennlp.data.novel_tags import OUTSIDE, split_tag, triplets_from_tags
-from copymtl_allennlp.data.triplets import readable_triplets
 from copymtl_allennlp.dataset_readers.novel_tagging import NOVEL_TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
@@ -34,6 +33,9 @@ class NovelTagging(TripletModel):
     """
 
     default_predictor = "copymtl"
+
+    tag_namespace = NOVEL_TAG_NAMESPACE
+    tags_output_key = "novel_tags"
 
     def __init__(
         self,
@@ -86,7 +88,7 @@ class NovelTagging(TripletModel):
         output["predicted_tags"] = predicted
         output["tokens"] = [m["tokens"] for m in metadata]
         output["triplets"] = [
-            triplets_from_tags(self._tag_names(row[: len(tokens)])) for row, tokens in zip(predicted.tolist(), output["tokens"])
+            triplets_from_tags(self.tag_names(row[: len(tokens)])) for row, tokens in zip(predicted.tolist(), output["tokens"])
         ]
         if metadata and "gold_triplets" in metadata[0]:
             self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
@@ -99,21 +101,3 @@ class NovelTagging(TripletModel):
         log_likelihood = torch.log_softmax(scores, dim=-1).gather(-1, tags.unsqueeze(-1)).squeeze(-1)
         weights = torch.where(tags == self._outside, 1.0, self.bias_weight) * mask
         return -(log_likelihood * weights).sum(dim=1).mean()
-
-    def _tag_names(self, indices: List[int]) -> List[str]:
-        return [self.vocab.get_token_from_index(i, NOVEL_TAG_NAMESPACE) for i in indices]
-
-    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
-        return {
-            "tokens": output_dict["tokens"],
-            "triplets": [readable_triplets(*sentence) for sentence in zip(output_dict["tokens"], output_dict["triplets"])],
-            "novel_tags": [
-                self._tag_names(row[: len(tokens)])
-                for row, tokens in zip(output_dict["predicted_tags"].tolist(), output_dict["tokens"])
-            ],
-        }
-
-    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
-        if self.training:
-            return {}  # sentences are decoded, and scored, only in evaluation
-        return self._triplet_f1.get_metric(reset)

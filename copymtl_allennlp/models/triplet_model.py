@@ -20,13 +20,15 @@ never saw stays unseen (counted by ``unseen_relation_triplets``), as without the
 """
 import logging
 import os
-from typing import Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import Vocabulary
 from allennlp.models import Model
 from allennlp.modules.token_embedders import Embedding
+
+from copymtl_allennlp.data.triplets import readable_triplets
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +72,16 @@ def _truncate_namespace(vocab: Vocabulary, namespace: str, size: int) -> None:
 
 class TripletModel(Model):
     """The base of the package's models (CopyMTL, NovelTagging, GraphRel): vocabulary extension
-    (module docstring)."""
+    (module docstring), the readable output and the metrics.
+
+    A subclass keeps its :class:`~copymtl_allennlp.metrics.TripletF1` as ``self._triplet_f1`` and
+    puts ``tokens`` and ``triplets`` (and ``predicted_tags``, indices in ``tag_namespace``, where it
+    tags tokens) in its output; the readable output gives the tags under ``tags_output_key``.
+    """
+
+    tag_namespace: Optional[str] = None
+    tags_output_key = "entity_tags"
+    _triplet_f1: Any
 
     def __init__(self, vocab: Vocabulary, **kwargs) -> None:
         super().__init__(vocab, **kwargs)
@@ -145,3 +156,28 @@ class TripletModel(Model):
         self.vocab.add_tokens_to_namespace(words, namespace)
         self.extend_embedder_vocab({WORD_EMBEDDING_PATH: vectors_file})
         return len(words)
+
+    def tag_names(self, indices: List[int]) -> List[str]:
+        return [self.vocab.get_token_from_index(i, self.tag_namespace) for i in indices]  # type: ignore[arg-type]
+
+    def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
+        readable: Dict[str, Any] = {
+            "tokens": output_dict["tokens"],
+            "triplets": [readable_triplets(*sentence) for sentence in zip(output_dict["tokens"], output_dict["triplets"])],
+        }
+        if "predicted_tags" in output_dict and self.tag_namespace is not None:
+            readable[self.tags_output_key] = [
+                self.tag_names(row[: len(tokens)]) for row, tokens in zip(output_dict["predicted_tags"].tolist(), output_dict["tokens"])
+            ]
+        return readable
+
+    def get_metrics(self, reset: bool = False) -> Dict[str, float]:
+        if self.training:
+            return {}  # sentences are decoded, and scored, only in evaluation
+        metrics = self._triplet_f1.get_metric(reset)
+        metrics.update(self.other_metrics(reset))
+        return metrics
+
+    def other_metrics(self, reset: bool) -> Dict[str, float]:
+        """Metrics beside the triplet metric's (CopyMTL's tagging F1)."""
+        return {}
