@@ -104,12 +104,12 @@ def main() -> None:
     parser.add_argument("-o", "--overrides", default="", help="as allennlp train -o")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    from speed import matmul_peak_gflops  # noqa: E402  (the same peak measurement as speed.py)
+    from peak import matmul_peak_gflops  # noqa: E402  (the peak speed.py measures too)
 
     result = {"config": args.config, "overrides": args.overrides, "data": args.data}
     start_peak = matmul_peak_gflops()
     result.update(measure_training(args.config, args.data, args.sentences, args.overrides, args.repeats))
-    # the peak before and after the epochs; normalised by the higher (see speed.matmul_peak_gflops)
+    # the peak before and after the epochs; normalised by the higher (see peak.matmul_peak_gflops)
     result["matmul_peak_gflops_start_end"] = [round(start_peak, 1), round(matmul_peak_gflops(), 1)]
     result["matmul_peak_gflops"] = max(result["matmul_peak_gflops_start_end"])
     result["per_100_gflops_peak"] = round(result["train_sentences_per_second"] / result["matmul_peak_gflops"] * 100, 1)

@@ -11,7 +11,7 @@ from allennlp.data import Batch
 from allennlp.models.archival import load_archive
 
 from copymtl_allennlp.data.triplets import Triplet
-from copymtl_allennlp.dataset_readers.copymtl import UNSEEN_RELATION
+from copymtl_allennlp.data.namespaces import UNSEEN_RELATION
 from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.models.copymtl import CopyMTL
 from tests.conftest import FIXTURES, ROOT

@@ -5,34 +5,14 @@ from typing import Dict, List, Optional
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader
-from allennlp.data.fields import Field, LabelField, ListField, SequenceLabelField, TensorField, TextField
+from allennlp.data.fields import Field, ListField, SequenceLabelField, TensorField, TextField
 from allennlp.data.token_indexers import TokenIndexer
 
+from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, RelationLabelField
 from copymtl_allennlp.data.triplets import Triplet, bio_tags, entity_mentions
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
 
 TRIPLET_ORDERS = ("given", "shuffle", "sorted")
-RELATION_NAMESPACE = "relation_labels"
-TAG_NAMESPACE = "entity_tags"
-NA_POSITION = -1  # an NA slot in the copy and relation targets
-UNSEEN_RELATION = -2  # a target relation that the model's vocabulary does not hold
-
-
-class RelationLabelField(LabelField):
-    """A target relation; one that the vocabulary does not hold (a relation of the evaluation data
-    that training never saw) is indexed as ``UNSEEN_RELATION`` instead of failing. The model leaves
-    such triplets out of its decoder targets; the metric still counts them as gold (see
-    :class:`~copymtl_allennlp.models.copymtl.CopyMTL`)."""
-
-    __slots__ = ()
-
-    def index(self, vocab) -> None:  # type: ignore[override]
-        if self._label_id is None and self.label not in vocab.get_token_to_index_vocabulary(self._label_namespace):
-            self._label_id = UNSEEN_RELATION
-            return
-        super().index(vocab)
-
-
 @DatasetReader.register("copymtl")
 class CopyMTLDatasetReader(TripletDatasetReader):
     """Reads sentences with (relation, head, tail) triplets for the CopyRE / CopyMTL model family.

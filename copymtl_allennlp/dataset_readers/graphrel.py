@@ -7,11 +7,9 @@ from allennlp.data.fields import Field, ListField, SequenceLabelField, TensorFie
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
 from copymtl_allennlp.data.dependencies import DependencyParser
+from copymtl_allennlp.data.namespaces import ENTITY_TAG_NAMESPACE, NA_POSITION, RELATION_NAMESPACE, RelationLabelField
 from copymtl_allennlp.data.triplets import Triplet, bio_tags, entity_mentions
-from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, RelationLabelField
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
-
-ENTITY_TAG_NAMESPACE = "bioes_tags"
 
 
 @DatasetReader.register("graphrel")

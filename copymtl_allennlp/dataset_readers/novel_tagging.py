@@ -4,11 +4,10 @@ from typing import Dict, List, Optional
 from allennlp.data import DatasetReader
 from allennlp.data.fields import Field, SequenceLabelField, TextField
 
+from copymtl_allennlp.data.namespaces import NOVEL_TAG_NAMESPACE
 from copymtl_allennlp.data.novel_tags import OUTSIDE, novel_tags
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
-
-NOVEL_TAG_NAMESPACE = "novel_tags"
 
 
 class NovelTagField(SequenceLabelField):

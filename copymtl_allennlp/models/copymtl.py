@@ -8,8 +8,8 @@ from allennlp.models import Model
 from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
+from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
 from copymtl_allennlp.data.triplets import Triplet
-from copymtl_allennlp.dataset_readers.copymtl import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
 from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.copy_scorer import CopyScorer

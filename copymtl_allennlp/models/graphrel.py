@@ -7,9 +7,8 @@ from allennlp.models import Model
 from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
+from copymtl_allennlp.data.namespaces import ENTITY_TAG_NAMESPACE, RELATION_NAMESPACE
 from copymtl_allennlp.data.triplets import Triplet, spans_from_tags
-from copymtl_allennlp.dataset_readers.copymtl import RELATION_NAMESPACE
-from copymtl_allennlp.dataset_readers.graphrel import ENTITY_TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.graph_convolution import BiGcn, RelationWeightedGcn, dependency_adjacency

@@ -7,8 +7,8 @@ from allennlp.models import Model
 from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
+from copymtl_allennlp.data.namespaces import NOVEL_TAG_NAMESPACE
 from copymtl_allennlp.data.novel_tags import OUTSIDE, split_tag, triplets_from_tags
-from copymtl_allennlp.dataset_readers.novel_tagging import NOVEL_TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.lstm_tag_decoder import LstmTagDecoder

@@ -5,7 +5,7 @@ from allennlp.data import Vocabulary
 from allennlp.modules import ConditionalRandomField
 from allennlp.modules.conditional_random_field import allowed_transitions
 
-from copymtl_allennlp.dataset_readers.copymtl import TAG_NAMESPACE
+from copymtl_allennlp.data.namespaces import TAG_NAMESPACE
 from copymtl_allennlp.modules.precision import at_least_float32
 
 

@@ -6,7 +6,8 @@ from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch, Vocabulary
 
 from copymtl_allennlp.data.triplets import Triplet
-from copymtl_allennlp.dataset_readers.novel_tagging import NOVEL_TAG_NAMESPACE, NovelTaggingDatasetReader
+from copymtl_allennlp.data.namespaces import NOVEL_TAG_NAMESPACE
+from copymtl_allennlp.dataset_readers.novel_tagging import NovelTaggingDatasetReader
 from copymtl_allennlp.modules import cpu_lstm
 from copymtl_allennlp.modules.lstm_tag_decoder import LstmTagDecoder
 from tests.conftest import FIXTURES
