@@ -5,8 +5,8 @@ Training and decoding allocate and free many large temporaries per batch (attent
 large blocks with ``mmap`` and gives them back on free, so every batch touches fresh pages and
 pays a page fault per 4 KiB page. :func:`keep_freed_memory` raises glibc's mmap threshold to its
 maximum (32 MiB) and stops heap trimming, so freed blocks are reused. The cost: the process keeps
-its peak heap (resident memory does not shrink after a peak). Measured effect on this project's
-2-core CPU: training 35.4 / 36.9 sentences/s without, 37.6 / 41.3 / 36.4 with (docs/performance.md).
+its peak heap (resident memory does not shrink after a peak). Its effect on training speed, with
+the command that measures it: docs/performance.md.
 
 It changes the whole process, so it is opt-in: the ``keep_freed_memory`` trainer callback (every
 config of ``training_config/`` turns it on for training), or ``COPYMTL_KEEP_FREED_MEMORY=1`` in the

@@ -10,10 +10,7 @@ class FusedAdamOptimizer(Optimizer, torch.optim.Adam):
     one kernel updates each parameter, its moments and the step in a single pass over memory,
     where the default CPU implementation makes about eight passes with one operator each. Results
     equal ``"adam"``'s up to float rounding. The fused kernel runs on CPU and CUDA tensors of
-    floating-point types; ``fused: false`` is torch's default implementation.
-
-    On the paper-size model (16M parameters) a step takes 9.5 ms against 32.6 ms on this
-    project's 2-core CPU (``benchmarks/optimizer_step.py``; docs/performance.md, round 7)."""
+    floating-point types; ``fused: false`` is torch's default implementation."""
 
     def __init__(
         self,
