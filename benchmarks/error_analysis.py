@@ -158,7 +158,7 @@ def main() -> None:
         "decoding_seconds": round(seconds, 1),
         "vocabulary": vocabulary,
         "sentences": len(instances),
-        **analyse(gold, predicted, model.decoder.max_triplets),
+        **analyse(gold, predicted, getattr(getattr(model, "decoder", None), "max_triplets", 10**6)),  # GraphRel, NovelTagging: no cap
     }
     text = json.dumps(report, indent=1)
     if args.output:
