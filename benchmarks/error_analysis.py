@@ -118,7 +118,9 @@ def main() -> None:
         known = model.vocab.get_token_to_index_vocabulary("tokens")
         return sum(token not in known for instance in instances for token in instance["metadata"].metadata["tokens"])
 
-    vocabulary = {"tokens": sum(len(i["metadata"].metadata["tokens"]) for i in instances), "unknown_tokens": unknown_tokens()}
+    vocabulary: Dict = {"tokens": sum(len(i["metadata"].metadata["tokens"]) for i in instances)}
+    if WORD_EMBEDDING_PATH in model._embeddings():  # word vectors (a transformer embeds every word)
+        vocabulary["unknown_tokens"] = unknown_tokens()
     if args.extend_vocab:
         model.vocab.extend_from_instances(instances)
         model.extend_embedder_vocab({WORD_EMBEDDING_PATH: args.extend_vocab})
