@@ -32,9 +32,7 @@ class LstmTagDecoder(torch.nn.Module):
         self.tag_scores = torch.nn.Linear(tag_vector_dim, num_tags)
         self.dropout = torch.nn.Dropout(dropout)
         self.input_size = input_size
-        # torch's LSTM for the GPU, run on the folded weights (functional_call); not a submodule,
-        # so its own (unused) parameters are not the model's
-        self.__dict__["_gpu_lstm"] = torch.nn.LSTM(input_size, hidden_size, batch_first=True)
+        self.hidden_size = hidden_size
 
     def folded_weights(self):
         """``(W_ih over h_t, W_hh + W_iT W_ts, b_ih + b_hh + W_iT b_ts)``: the decoder as a plain LSTM."""
@@ -55,6 +53,9 @@ class LstmTagDecoder(torch.nn.Module):
                 "bias_ih_l0": bias,
                 "bias_hh_l0": torch.zeros_like(bias),
             }
-            states, _ = functional_call(self._gpu_lstm, weights, (encoder_outputs,))
+            # torch's LSTM on the folded weights: a shell on the meta device (no memory, no
+            # parameters of the model's own) whose weights functional_call supplies
+            shell = torch.nn.LSTM(self.input_size, self.hidden_size, batch_first=True, device="meta")
+            states, _ = functional_call(shell, weights, (encoder_outputs,))
         # shape: (batch_size, seq_len, num_tags)
         return self.tag_scores(self.dropout(self.tag_vector(states)))

@@ -97,3 +97,13 @@ def test_reader_counts_what_the_scheme_loses_and_reads_unknown_relations_as_outs
     tensors = batch.as_tensor_dict()
     outside = vocab.get_token_index("O", NOVEL_TAG_NAMESPACE)
     assert tensors["tags"].tolist() == [[outside] * 3]
+
+
+def test_the_decoder_has_no_hidden_modules():
+    """Everything the decoder holds is in its module tree: .to() and state_dict see it all."""
+    decoder = LstmTagDecoder(input_size=4, hidden_size=5, tag_vector_dim=3, num_tags=6)
+    assert not [name for name, value in vars(decoder).items() if isinstance(value, torch.nn.Module)]
+    assert set(decoder.state_dict()) == {f"{m}.{p}" for m, p in [
+        ("cell", "weight_ih"), ("cell", "weight_hh"), ("cell", "bias_ih"), ("cell", "bias_hh"),
+        ("tag_vector", "weight"), ("tag_vector", "bias"), ("tag_scores", "weight"), ("tag_scores", "bias"),
+    ]}
