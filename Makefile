@@ -2,12 +2,15 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: install test demo vectors transformer
+.PHONY: install lint test demo vectors transformer
 
 install:
 	bash scripts/install.sh
 
-test: install
+lint: install
+	$(VENV)/bin/ruff check copymtl_allennlp tests benchmarks scripts
+
+test: install lint
 	$(PY) -m pytest -q
 
 demo: install
