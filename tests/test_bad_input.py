@@ -188,23 +188,25 @@ def test_allennlp_predict_keeps_one_output_line_per_input_line(archive, tmp_path
     names the line as the file numbers it."""
     from allennlp.commands.predict import _PredictManager
 
-    lines = ['{"sentence": "Paris is nice."}', "", '{"sentence": "a"', "   ", '{"tokens": ["Paris"]}', ""]
+    lines = ['{"sentence": "Paris is nice."}', "", '{"sentence": "a"', "   ", "", '{"tokens": ["Paris"]}', "", ""]
     source = _write(tmp_path / "in.jsonl", "\n".join(lines) + "\n")
     output = tmp_path / "out.jsonl"
     with caplog.at_level(logging.WARNING):
         _PredictManager(load_extractor(archive), source, str(output), 2, False, False).run()
     records = [json.loads(line) for line in output.read_text(encoding="utf-8").splitlines()]
     assert len(records) == len(lines)
-    assert records[0]["tokens"] == ["Paris", "is", "nice", "."] and records[4]["tokens"] == ["Paris"]
+    assert records[0]["tokens"] == ["Paris", "is", "nice", "."] and records[5]["tokens"] == ["Paris"]
     assert [r.get("error") for r in records] == [
         None,
         "input line 2: blank line",
         "input line 3: malformed JSON (Expecting ',' delimiter, column 17)",
         "input line 4: blank line",
+        "input line 5: blank line",
         None,
-        "input line 6: blank line",
+        "input line 7: blank line",
+        "input line 8: blank line",
     ]
-    assert "skipped input line 6: blank line (4 lines skipped so far)" in caplog.text
+    assert "skipped input line 8: blank line (6 lines skipped so far)" in caplog.text
 
 
 

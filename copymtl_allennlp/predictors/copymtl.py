@@ -180,11 +180,16 @@ class CopyMTLPredictor(Predictor):
         """One JSON line; before it (or after it, at the end of the file), an error record for each
         blank input line that ``allennlp predict`` skipped, so the output keeps one line per input
         line."""
-        lines = [json.dumps(outputs) + "\n"]
-        for number in getattr(outputs, "blank_lines", ()):
+        if not isinstance(outputs, _OutputLine):
+            return json.dumps(outputs) + "\n"
+        lines = []
+        for number in sorted(outputs.blank_lines + [outputs.line]):
+            if number == outputs.line:
+                lines.append(json.dumps(outputs) + "\n")
+                continue
             self._lines_skipped += 1
             logger.warning("skipped input line %d: blank line (%d lines skipped so far)", number, self._lines_skipped)
-            lines.insert(0 if number < outputs.line else len(lines), json.dumps(_error_record(f"input line {number}: blank line")) + "\n")
+            lines.append(json.dumps(_error_record(f"input line {number}: blank line")) + "\n")
         return "".join(lines)
 
     def predict_json(self, inputs: JsonDict) -> JsonDict:
