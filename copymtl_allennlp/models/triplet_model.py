@@ -107,7 +107,11 @@ class TripletModel(Model):
         """AllenNLP's extension (new rows from the mapped vectors files), with the rules of the
         module docstring: rows without a vector copy the unknown word's row; output namespaces keep
         their trained size."""
-        mapping = dict(embedding_sources_mapping or {})
+        self._extend(dict(embedding_sources_mapping or {}), {})
+
+    def _extend(self, mapping: Dict[str, str], file_words: Dict[str, Set[str]]) -> None:
+        """:meth:`extend_embedder_vocab`; ``file_words`` holds the words of vectors files already
+        read and checked (each file is read once here, and once by AllenNLP for the vectors)."""
         embeddings = self._embeddings()
         unknown = set(mapping) - set(embeddings)
         if unknown:
@@ -120,14 +124,15 @@ class TripletModel(Model):
                 _truncate_namespace(self.vocab, namespace, size)
         before = {name: module.num_embeddings for name, module in embeddings.items()}
         for name, path in mapping.items():
-            if self.vocab.get_vocab_size(embeddings[name]._vocab_namespace) > before[name]:
-                vector_file_words(path, embeddings[name].get_output_dim())  # a clear error before AllenNLP reads it
+            if path not in file_words and self.vocab.get_vocab_size(embeddings[name]._vocab_namespace) > before[name]:
+                # a clear error before AllenNLP reads it
+                file_words[path] = set(vector_file_words(path, embeddings[name].get_output_dim()))
         super().extend_embedder_vocab(mapping)
         for name, module in embeddings.items():
             if module.num_embeddings == before[name]:
                 continue
             namespace = module._vocab_namespace
-            with_vectors: Set[str] = set(vector_file_words(mapping[name])) if name in mapping else set()
+            with_vectors = file_words.get(mapping.get(name, ""), set())
             new = range(before[name], module.num_embeddings)
             without = [i for i in new if self.vocab.get_token_from_index(i, namespace) not in with_vectors]
             unknown_row = self.vocab.get_token_index(self.vocab._oov_token, namespace)
@@ -152,9 +157,10 @@ class TripletModel(Model):
         embedding = embeddings[WORD_EMBEDDING_PATH]
         namespace = embedding._vocab_namespace
         known = self.vocab.get_token_to_index_vocabulary(namespace)
-        words = [w for w in dict.fromkeys(vector_file_words(vectors_file, embedding.get_output_dim())) if w not in known]
+        in_file = vector_file_words(vectors_file, embedding.get_output_dim())
+        words = [w for w in dict.fromkeys(in_file) if w not in known]
         self.vocab.add_tokens_to_namespace(words, namespace)
-        self.extend_embedder_vocab({WORD_EMBEDDING_PATH: vectors_file})
+        self._extend({WORD_EMBEDDING_PATH: vectors_file}, {vectors_file: set(in_file)})
         return len(words)
 
     def tag_names(self, indices: List[int]) -> List[str]:
