@@ -108,4 +108,4 @@ def test_a_truncated_archive_is_named(run, tmp_path, capsys):
     data = (run / "model.tar.gz").read_bytes()
     damaged.write_bytes(data[: len(data) // 2])
     assert model_card([str(damaged)]) == 1
-    assert capsys.readouterr().err.startswith(f"copymtl-model-card: {damaged}: not a complete model archive (truncated or corrupt: ")
+    assert capsys.readouterr().err.startswith(f"copymtl-model-card: {damaged}: not a complete model archive (the file is truncated or corrupt: ")

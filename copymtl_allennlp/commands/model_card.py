@@ -15,9 +15,9 @@ import argparse
 import json
 import os
 import sys
-import tarfile
-import zlib
 from typing import Any, Dict, List, Optional
+
+from copymtl_allennlp.archives import ArchiveError, opened_archive
 
 CARD_NAME = "model_card.json"
 
@@ -34,21 +34,16 @@ def read_card(path: str) -> Dict[str, Any]:
             raise CardError(f"{path}: no {CARD_NAME} (the model_card callback writes it at the end of training)")
         with open(card, encoding="utf-8") as handle:
             return json.load(handle)
-    if not os.path.isfile(path):
-        raise CardError(f"{path}: no such archive or directory")
     try:
-        with tarfile.open(path) as archive:
-            archive.getnames()  # reads the whole archive: a truncated one fails here
-            try:
-                member = archive.extractfile(CARD_NAME)
-            except KeyError:
+        with opened_archive(path) as (archive, names):
+            if CARD_NAME not in names:
                 raise CardError(
                     f"{path}: the archive holds no {CARD_NAME} (trained before model cards, or without the model_card"
                     " callback and include_in_archive of copymtl.libsonnet)"
-                ) from None
-            return json.load(member)  # type: ignore[arg-type]
-    except (tarfile.TarError, EOFError, OSError, zlib.error) as error:
-        raise CardError(f"{path}: not a complete model archive (truncated or corrupt: {error}); copy it again") from None
+                )
+            return json.load(archive.extractfile(CARD_NAME))  # type: ignore[arg-type]
+    except ArchiveError as error:
+        raise CardError(str(error)) from None
 
 
 def write_card(serialization_dir: str, command: str) -> None:

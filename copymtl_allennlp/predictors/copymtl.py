@@ -2,8 +2,6 @@ import json
 import logging
 import os
 import sys
-import tarfile
-import zlib
 from typing import Any, List, NamedTuple, Optional, Sequence, Union
 
 from allennlp.common.checks import ConfigurationError
@@ -14,6 +12,7 @@ from allennlp.data.tokenizers import Tokenizer
 from allennlp.models import Model
 from allennlp.predictors import Predictor
 
+from copymtl_allennlp.archives import ArchiveError, opened_archive
 from copymtl_allennlp.data.formats import token_problem
 from copymtl_allennlp.data.tokenizers import SpacyRulesTokenizer
 
@@ -48,22 +47,16 @@ def check_device(cuda_device: int) -> None:
 
 
 def check_archive(path: str) -> None:
-    """A model archive that cannot be read (missing, not a gzipped tar file, truncated, without
-    the files AllenNLP needs): one line naming it, before AllenNLP's loader fails deep inside."""
-    if os.path.isdir(path):
-        names = set(os.listdir(path))
-    elif not os.path.exists(path):
-        raise ConfigurationError(f"{path}: no such model archive (give the model.tar.gz that training wrote)")
-    else:
-        try:
-            with tarfile.open(path, "r:gz") as archive:
-                names = {name.split("/")[0] for name in archive.getnames()}  # reads the whole archive
-        except tarfile.ReadError as error:
-            if "not a gzip file" in str(error) or "empty file" in str(error):
-                raise ConfigurationError(f"{path}: not a complete model archive (not a gzipped tar file: {error})") from None
-            raise ConfigurationError(f"{path}: not a complete model archive (the file is truncated or corrupt: {error}); copy it again") from None
-        except (EOFError, OSError, zlib.error, tarfile.TarError) as error:
-            raise ConfigurationError(f"{path}: not a complete model archive (the file is truncated or corrupt: {error}); copy it again") from None
+    """A model archive (or serialization directory) that cannot be read, or lacks what AllenNLP
+    loads: one line naming it, before AllenNLP's loader fails deep inside."""
+    try:
+        if os.path.isdir(path):
+            names = set(os.listdir(path))
+        else:
+            with opened_archive(path) as (_, names):
+                pass
+    except ArchiveError as error:
+        raise ConfigurationError(str(error)) from None
     missing = sorted({"config.json", "weights.th", "vocabulary"} - names)
     if missing:
         raise ConfigurationError(f"{path}: not a complete model archive (no {', '.join(missing)}); copy it again or retrain")
