@@ -54,7 +54,7 @@ def _check_keys(unknown: Dict[str, Any]) -> None:
     misspelt ``num_epoch`` trains the configured epochs); here such a key is an error that names it."""
     if not unknown:
         return
-    known = sorted(_signature().parameters)
+    known = sorted(set(_signature().parameters) - _SUPPLIED)
     problems = []
     for key in sorted(unknown):
         close = difflib.get_close_matches(key, known, n=1)
@@ -65,7 +65,7 @@ def _check_keys(unknown: Dict[str, Any]) -> None:
 
 
 def _from_partial_objects(cls, *args: Any, amp_dtype: Optional[str] = None, **kwargs: Any) -> "MixedPrecisionTrainer":
-    _check_keys({k: v for k, v in kwargs.items() if k not in _BASE_PARAMETERS})
+    _check_keys({k: v for k, v in kwargs.items() if k not in _signature().parameters})
     if kwargs.get("num_epochs", 1) < 1:
         raise ConfigurationError(
             f"trainer.num_epochs must be at least 1, got {kwargs['num_epochs']}: a run of no epoch has no model to archive"
@@ -77,11 +77,9 @@ def _from_partial_objects(cls, *args: Any, amp_dtype: Optional[str] = None, **kw
     kwargs["use_amp"] = dtype == torch.float16 and on_gpu
     trainer = _BASE_FROM_PARTIAL_OBJECTS(cls, *args, **kwargs)
     trainer.amp_dtype = dtype
-    if dtype is None:
-        pass
-    elif trainer.cuda_device.type != "cuda":
+    if dtype is not None and trainer.cuda_device.type != "cuda":
         logger.warning("mixed_precision: amp_dtype %s applies on a GPU only; training in float32 on %s", amp_dtype, trainer.cuda_device)
-    else:
+    elif dtype is not None:
         logger.info("mixed_precision: forward passes under autocast to %s", amp_dtype)
     return trainer
 
@@ -96,7 +94,8 @@ def _signature() -> inspect.Signature:
     return base.replace(parameters=parameters)
 
 
-_BASE_PARAMETERS = set(inspect.signature(_BASE_FROM_PARTIAL_OBJECTS).parameters)
+# what AllenNLP supplies to the trainer, not a config key
+_SUPPLIED = {"cls", "kwargs", "model", "serialization_dir", "data_loader", "validation_data_loader", "local_rank"}
 
 
 _from_partial_objects.__signature__ = _signature()  # type: ignore[attr-defined]
