@@ -33,6 +33,7 @@ from typing import Dict, List, Sequence
 from allennlp.models.archival import load_archive
 
 import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
+from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.models.triplet_model import WORD_EMBEDDING_PATH, vector_file_words
 
@@ -114,25 +115,28 @@ def main() -> None:
     reader = archive.validation_dataset_reader
     instances = list(reader.read(args.data))
 
-    def unknown_tokens() -> int:
-        known = model.vocab.get_token_to_index_vocabulary("tokens")
-        return sum(token not in known for instance in instances for token in instance["metadata"].metadata["tokens"])
-
-    vocabulary: Dict = {"tokens": sum(len(i["metadata"].metadata["tokens"]) for i in instances)}
+    split_tokens = [token for instance in instances for token in instance["metadata"].metadata["tokens"]]
+    gold_relations = [t.relation for instance in instances for t in instance["metadata"].metadata["gold_triplets"]]
+    relations = model.vocab.get_token_to_index_vocabulary(RELATION_NAMESPACE)
+    vocabulary: Dict = {
+        "tokens": len(split_tokens),
+        "relations": len(relations),
+        "gold_triplets_of_unseen_relations": sum(r not in relations for r in gold_relations),
+        "unseen_relations": sorted({r for r in gold_relations if r not in relations}),
+    }
+    if args.extend_vocab and WORD_EMBEDDING_PATH not in model._embeddings():
+        parser.error(f"--extend-vocab: {args.archive} has no pretrained word embedding to extend (a transformer embeds every word)")
     if WORD_EMBEDDING_PATH in model._embeddings():  # word vectors (a transformer embeds every word)
-        vocabulary["unknown_tokens"] = unknown_tokens()
-    if args.extend_vocab:
-        model.vocab.extend_from_instances(instances)
-        model.extend_embedder_vocab({WORD_EMBEDDING_PATH: args.extend_vocab})
-        with_vectors = set(vector_file_words(args.extend_vocab))
         known = model.vocab.get_token_to_index_vocabulary("tokens")
-        vocabulary["extended_with"] = args.extend_vocab
-        trained = model._trained_namespace_sizes["tokens"]
-        # a new word without a vector reads as the unknown word (its row is the unknown word's)
-        vocabulary["unknown_tokens_after_extension"] = sum(
-            known[token] >= trained and token not in with_vectors
-            for instance in instances for token in instance["metadata"].metadata["tokens"]
-        )
+        unknown = [token for token in split_tokens if token not in known]
+        vocabulary.update(words=len(known) - 2, unknown_tokens=len(unknown), unknown_words=len(set(unknown)))  # less padding, @@UNKNOWN@@
+        if args.extend_vocab:
+            model.vocab.extend_from_instances(instances)
+            model.extend_embedder_vocab({WORD_EMBEDDING_PATH: args.extend_vocab})
+            # a new word without a vector reads as the unknown word (its row is the unknown word's)
+            with_vectors = set(vector_file_words(args.extend_vocab))
+            still = [token for token in unknown if token not in with_vectors]
+            vocabulary.update(extended_with=args.extend_vocab, unknown_tokens_after_extension=len(still), unknown_words_after_extension=len(set(still)))
     for instance in instances:
         instance.index_fields(model.vocab)
     model.get_metrics(reset=True)

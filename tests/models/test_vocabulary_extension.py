@@ -148,3 +148,29 @@ def test_truncate_namespace_uses_the_vocabulary_attributes_it_names():
     _truncate_namespace(vocab, "labels", 2)
     assert vocab.get_token_to_index_vocabulary("labels") == {"a": 0, "b": 1}
     assert vocab.get_index_to_token_vocabulary("labels") == {0: "a", 1: "b"}
+
+
+def test_error_analysis_counts_what_the_vocabulary_lacks(archive, corpus, monkeypatch, tmp_path):
+    """The counts docs/results.md cites (benchmarks/error_analysis.py's `vocabulary` field), on a
+    dev file with one new word that the vectors file has, one it lacks and one new relation."""
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("error_analysis", ROOT / "benchmarks" / "error_analysis.py")
+    error_analysis = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(error_analysis)
+    out = tmp_path / "report.json"
+    argv = ["error_analysis.py", archive, corpus["dev"], "--extend-vocab", corpus["vectors"], "--output", str(out)]
+    monkeypatch.setattr(sys, "argv", argv)
+    error_analysis.main()
+    vocabulary = json.loads(out.read_text())["vocabulary"]
+    assert vocabulary["unseen_relations"] == [NEW_RELATION] and vocabulary["gold_triplets_of_unseen_relations"] == 1
+    train_words = {t for line in TRAIN.read_text(encoding="utf-8").splitlines() for t in json.loads(line)["tokens"]}
+    dev_tokens = [t for line in open(corpus["dev"], encoding="utf-8") for t in json.loads(line)["tokens"]]
+    new_tokens = [t for t in dev_tokens if t not in train_words]
+    assert NEW_WORD in new_tokens and ABSENT in new_tokens
+    # the vectors file has NEW_WORD alone of them: every other new word stays unknown
+    assert (vocabulary["unknown_tokens"], vocabulary["unknown_words"]) == (len(new_tokens), len(set(new_tokens)))
+    assert vocabulary["unknown_tokens_after_extension"] == len(new_tokens) - new_tokens.count(NEW_WORD)
+    assert vocabulary["unknown_words_after_extension"] == len(set(new_tokens)) - 1
+    assert vocabulary["words"] == len(train_words)
