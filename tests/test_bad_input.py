@@ -9,6 +9,7 @@ import codecs
 import gzip
 import json
 import logging
+import lzma
 import re
 
 import pytest
@@ -46,9 +47,6 @@ FILE_CASES = [
     ("a JSON list of canonical records, one bad", '[{"tokens": ["a"], "triplets": []},\n {"tokens": ["b"]}]',
      "line 2: missing field 'triplets' (a list, empty for a sentence without triplets) "
      "(read as json, detected from the start of the file; the format option chooses another)"),
-    ("gzip-compressed JSONL, one bad", gzip.compress(GOOD.encode() + b'{"tokens": ["a", "b"]}\n'),
-     "line 2: missing field 'triplets' (a list, empty for a sentence without triplets) "
-     "(read as jsonl, detected from the start of the file; the format option chooses another)"),
 ]
 
 
@@ -215,15 +213,34 @@ def test_allennlp_predict_keeps_one_output_line_per_input_line(archive, tmp_path
     [
         ("list.json", json.dumps([json.loads(GOOD), json.loads(GOOD)])),
         ("data.jsonl.gz", gzip.compress((GOOD * 2).encode())),
-        ("data.bz2", bz2.compress((GOOD * 2).encode())),
-        ("named_plain.gz", GOOD * 2),  # read by its first bytes, not its name
+        ("data.jsonl.bz2", bz2.compress((GOOD * 2).encode())),
+        ("data.jsonl.xz", lzma.compress((GOOD * 2).encode())),
     ],
 )
 def test_every_entry_point_reads_json_lists_and_compressed_files(archive, tmp_path, name, content):
+    """Compressed by the suffix of the name, the rule of `allennlp predict`: the reader, the
+    converter and AllenNLP's predict manager read the same files."""
+    from allennlp.commands.predict import _PredictManager
+
     path = _write(tmp_path / name, content)
     assert len(list(CopyMTLDatasetReader().read(path))) == 2
     out = tmp_path / "out.jsonl"
     assert convert([path, str(out)]) == 0 and len(out.read_text().splitlines()) == 2
+    if name.endswith(".json"):
+        return  # a JSON list is training data, not prediction input
+    predicted = tmp_path / "predicted.jsonl"
+    _PredictManager(load_extractor(archive), path, str(predicted), 2, False, False).run()
+    assert [json.loads(line)["tokens"] for line in predicted.read_text().splitlines()] == [["Paris", "is", "nice"]] * 2
+
+
+def test_a_compressed_file_names_the_line_of_a_bad_record(tmp_path):
+    path = _write(tmp_path / "data.jsonl.gz", gzip.compress(GOOD.encode() + b'{"tokens": ["a", "b"]}\n'))
+    with pytest.raises(DataFormatError) as error:
+        list(CopyMTLDatasetReader().read(path))
+    assert str(error.value) == (
+        f"{path}, line 2: missing field 'triplets' (a list, empty for a sentence without triplets) "
+        "(read as jsonl, detected from the start of the file; the format option chooses another)"
+    )
 
 
 def test_a_missing_data_file_is_one_line_saying_what_to_check(tmp_path, capsys):

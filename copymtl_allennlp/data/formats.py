@@ -31,8 +31,8 @@ JSONL records hold exactly ``tokens`` and ``triplets`` (an empty list for a sent
 triplets): a missing ``triplets`` or another field is an error, so that a misspelt key does not
 read as a sentence without triplets. A token is a string with a non-whitespace character.
 
-Every format may come compressed with gzip, bzip2 or xz (recognised by the file's first bytes,
-whatever its name), as ``allennlp predict`` reads compressed input too. A path that is not a file
+Every format may come compressed, by the suffix of the file's name (``.gz``, ``.bz2``, ``.xz``),
+the rule by which ``allennlp predict`` reads compressed input too. A path that is not a file
 raises :class:`DataFileNotFound`, one line naming it.
 """
 import bz2
@@ -91,22 +91,20 @@ class RecordError(ValueError):
 # --------------------------------------------------------------------------------------------
 
 
-# compressed files are read by their first bytes, whatever their name (as `allennlp predict` reads
-# .gz, .bz2 and .lzma/.xz files): every entry point reads the same files
-_MAGIC = ((b"\x1f\x8b", gzip.open), (b"BZh", bz2.open), (b"\xfd7zXZ\x00", lzma.open))
+# compressed files by the suffix of their name, the rule of `allennlp predict` (AllenNLP's
+# open_compressed): every entry point reads the same files
+_COMPRESSED = ((".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open))
 
 
 def open_data(path: str) -> IO[bytes]:
-    """A data file opened for reading bytes: plain, or gzip / bzip2 / xz compressed (detected
-    from its first bytes). A missing path raises :class:`DataFileNotFound` naming it."""
+    """A data file opened for reading bytes: plain, or compressed by the suffix of its name
+    (``.gz``, ``.bz2``, ``.xz``). A missing path raises :class:`DataFileNotFound` naming it."""
     if not os.path.exists(path):
         raise DataFileNotFound(path)
     if os.path.isdir(path):
         raise DataFileNotFound(path, "is a directory, not a data file")
-    with open(path, "rb") as handle:
-        start = handle.read(6)
-    for magic, opener in _MAGIC:
-        if start.startswith(magic):
+    for suffix, opener in _COMPRESSED:
+        if path.endswith(suffix):
             return opener(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
