@@ -14,6 +14,7 @@ from allennlp.data import Vocabulary
 from allennlp.models.archival import load_archive
 
 from copymtl_allennlp import load_extractor
+from copymtl_allennlp.data.namespaces import UNSEEN_RELATION
 from copymtl_allennlp.models.triplet_model import WORD_EMBEDDING_PATH, _truncate_namespace
 from tests.conftest import FIXTURES, ROOT
 
@@ -96,7 +97,10 @@ def _rows(model, word):
     )
 
 
-def test_evaluate_extend_vocab_gives_new_words_their_vectors(archive, corpus):
+def test_allennlp_evaluate_extend_vocab_keeps_relations_as_trained(archive, corpus):
+    """AllenNLP's --extend-vocab path also adds the dev file's relation to the vocabulary; the model
+    restores its relations, so evaluation runs and the new relation stays unseen (the vectors:
+    test_extension_rules_on_the_model)."""
     plain = evaluate_from_archive(archive, corpus["dev"], cuda_device=-1)
     extended = evaluate_from_archive(
         archive, corpus["dev"], cuda_device=-1, extend_vocab=True,
@@ -105,6 +109,18 @@ def test_evaluate_extend_vocab_gives_new_words_their_vectors(archive, corpus):
     # the new relation is still unseen: relations keep their trained labels
     assert extended["unseen_relation_triplets"] == plain["unseen_relation_triplets"] == 1
     assert set(extended) == set(plain)
+    # the same steps on a model of our own: its relations are as trained, the dev relation's
+    # decoder target is UNSEEN_RELATION (not a new class the decoder does not have)
+    loaded = load_archive(archive)
+    model, instances = loaded.model, list(loaded.validation_dataset_reader.read(corpus["dev"]))
+    relations = dict(model.vocab.get_token_to_index_vocabulary("relation_labels"))
+    model.vocab.extend_from_instances(instances)  # what allennlp evaluate --extend-vocab does
+    model.extend_embedder_vocab({WORD_EMBEDDING_PATH: corpus["vectors"]})
+    assert model.vocab.get_token_to_index_vocabulary("relation_labels") == relations
+    for instance in instances:
+        instance.index_fields(model.vocab)
+    targets = [field._label_id for instance in instances for field in instance["target_relations"].field_list]
+    assert UNSEEN_RELATION in targets and max(targets) < len(relations)
 
 
 def test_extension_rules_on_the_model(archive, corpus):
