@@ -96,7 +96,7 @@ class RecordError(ValueError):
 _COMPRESSED = ((".gz", gzip.open), (".bz2", bz2.open), (".xz", lzma.open))
 
 
-def open_data(path: str) -> IO[bytes]:
+def open_data(path: "os.PathLike[str] | str") -> IO[bytes]:
     """A data file opened for reading bytes: plain, or compressed by the suffix of its name
     (``.gz``, ``.bz2``, ``.xz``). A missing path raises :class:`DataFileNotFound` naming it."""
     if not os.path.exists(path):
@@ -104,7 +104,7 @@ def open_data(path: str) -> IO[bytes]:
     if os.path.isdir(path):
         raise DataFileNotFound(path, "is a directory, not a data file")
     for suffix, opener in _COMPRESSED:
-        if path.endswith(suffix):
+        if os.fspath(path).endswith(suffix):
             return opener(path, "rb")  # type: ignore[return-value]
     return open(path, "rb")
 
