@@ -45,19 +45,13 @@
     // instead of the source embedder's vector (contextual with a transformer).
     // `warmup_steps` > 0: the learning rates rise linearly over that many batches, then fall linearly
     // to zero (AllenNLP's `linear_with_warmup`). `grad_norm`: gradient clipping (AllenNLP's trainer).
-    local word_dim = (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features;
-    local extra_indexers = transformer != null || trainable_embedding_dim > 0 || character_features > 0 || separate_copied_word_embedding;
-    // the model from this machine's files only (`make transformer` puts MiniLM into the Hugging Face
-    // cache): never a download, and an archive loads wherever the model is installed
-    local transformer_config = {model_name: transformer, max_length: transformer_max_length, tokenizer_kwargs: {local_files_only: true}};
+    local w = $.inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length);
+    local word_dim = w.dim;
+    local extra_indexers = w.extra_indexers || separate_copied_word_embedding;
     {
       dataset_reader: {
         type: "copymtl",
-        [if extra_indexers then "token_indexers"]: {
-          [if transformer == null then "tokens"]: {type: "single_id"},
-          [if transformer != null then "transformer"]: {type: "pretrained_transformer_mismatched"} + transformer_config,
-          [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "single_id"},
-          [if character_features > 0 then "token_characters"]: {type: "characters", min_padding_length: 3},
+        [if extra_indexers then "token_indexers"]: w.indexers + {
           [if separate_copied_word_embedding then "copied_words"]: {type: "single_id"},
         },
         max_triplets: max_triplets,
@@ -72,23 +66,7 @@
       validation_data_path: validation,
       model: {
         type: "copymtl",
-        source_embedder: {
-          token_embedders: {
-            [if transformer == null then "tokens"]:
-              {type: "embedding", embedding_dim: embedding_dim, trainable: !freeze_pretrained}
-              + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
-            [if transformer != null then "transformer"]:
-              {type: "pretrained_transformer_mismatched", train_parameters: !freeze_pretrained, transformer_kwargs: {local_files_only: true}}
-              + transformer_config,
-            [if trainable_embedding_dim > 0 then "trainable_tokens"]:
-              {type: "embedding", embedding_dim: trainable_embedding_dim, trainable: true},
-            [if character_features > 0 then "token_characters"]: {
-              type: "character_encoding",
-              embedding: {embedding_dim: 16, vocab_namespace: "token_characters"},
-              encoder: {type: "cnn", embedding_dim: 16, num_filters: character_features, ngram_filter_sizes: [3]},
-            },
-          },
-        },
+        source_embedder: w.embedder,
         [if separate_copied_word_embedding then "copied_word_embedder"]: {
           token_embedders: {copied_words: {type: "embedding", embedding_dim: word_dim, trainable: true}},
         },
@@ -126,6 +104,98 @@
     } + $.training(
       batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
       warmup_steps=warmup_steps, grad_norm=grad_norm, training_set_f1_sentences=training_set_f1_sentences, amp=amp,
+      parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+    ),
+
+  // The inputs of the copy family (CopyMTL, CopyMTL-Set): token indexers, the source embedder and
+  // its output width, built from the switches that `config` documents (word vectors, a trained
+  // embedding beside them, a character CNN, or a pretrained transformer).
+  inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length)::
+    // the model from this machine's files only (`make transformer` puts MiniLM into the Hugging Face
+    // cache): never a download, and an archive loads wherever the model is installed
+    local transformer_config = {model_name: transformer, max_length: transformer_max_length, tokenizer_kwargs: {local_files_only: true}};
+    {
+      indexers: {
+        [if transformer == null then "tokens"]: {type: "single_id"},
+        [if transformer != null then "transformer"]: {type: "pretrained_transformer_mismatched"} + transformer_config,
+        [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "single_id"},
+        [if character_features > 0 then "token_characters"]: {type: "characters", min_padding_length: 3},
+      },
+      extra_indexers: transformer != null || trainable_embedding_dim > 0 || character_features > 0,
+      embedder: {
+        token_embedders: {
+          [if transformer == null then "tokens"]:
+            {type: "embedding", embedding_dim: embedding_dim, trainable: !freeze_pretrained}
+            + (if pretrained_file == null then {} else {pretrained_file: pretrained_file}),
+          [if transformer != null then "transformer"]:
+            {type: "pretrained_transformer_mismatched", train_parameters: !freeze_pretrained, transformer_kwargs: {local_files_only: true}}
+            + transformer_config,
+          [if trainable_embedding_dim > 0 then "trainable_tokens"]:
+            {type: "embedding", embedding_dim: trainable_embedding_dim, trainable: true},
+          [if character_features > 0 then "token_characters"]: {
+            type: "character_encoding",
+            embedding: {embedding_dim: 16, vocab_namespace: "token_characters"},
+            encoder: {type: "cnn", embedding_dim: 16, num_filters: character_features, ngram_filter_sizes: [3]},
+          },
+        },
+      },
+      dim: (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features,
+    },
+
+  // CopyMTL-Set (model `copymtl_set`): the copy family's inputs (`inputs`, switches as in `config`),
+  // an encoder (`encoder`: "bilstm", AllenNLP's bidirectional LSTM of `hidden_size` a direction and
+  // `encoder_layers` layers, outputs concatenated; or "none", the embeddings themselves), and the set
+  // decoder: `num_slots` triplet slots read by `slot_reader` ("attention": one multi-head
+  // cross-attention, `num_heads` heads, dropout `slot_dropout`; or "transformer": `slot_layers`
+  // pre-norm layers, feed-forward `feedforward_dim`),
+  // pointers scored by Eq. 10 with `pointer_hidden_size`, NA slots weighted `na_weight`, the CRF
+  // tagging head an auxiliary loss with `tagging_head`. The reader keeps up to `num_slots` triplets a
+  // sentence and gives entity lengths (the pointer targets' starts).
+  set_config(
+    train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, character_features=0,
+    freeze_pretrained=false, transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512,
+    encoder="bilstm", hidden_size=300, encoder_layers=1, num_slots=10, slot_reader="attention", slot_layers=3,
+    num_heads=4, feedforward_dim=null, slot_dropout=0.1, pointer_hidden_size=100, na_weight=0.25,
+    tagging_head=false, tagging_loss_weight=1.0, dropout=0.0, word_dropout=0.0,
+    batch_size=32, lr=0.001, num_epochs=40, seed=77, patience=null, warmup_steps=0, grad_norm=null,
+    max_sentence_length=null, amp=null,
+  )::
+    local w = $.inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length);
+    {
+      dataset_reader: {
+        type: "copymtl",
+        [if w.extra_indexers then "token_indexers"]: w.indexers,
+        max_triplets: num_slots,
+        max_sentence_length: max_sentence_length,
+        entity_lengths: true,
+      },
+      validation_dataset_reader: self.dataset_reader + {max_sentence_length: null},
+      train_data_path: train,
+      validation_data_path: validation,
+      model: {
+        type: "copymtl_set",
+        source_embedder: w.embedder,
+        encoder: if encoder == "bilstm" then
+          {type: "lstm", input_size: w.dim, hidden_size: hidden_size, num_layers: encoder_layers, bidirectional: true}
+        else if encoder == "none" then
+          {type: "pass_through", input_dim: w.dim}
+        else error "encoder must be 'bilstm' or 'none', got " + encoder,
+        num_slots: num_slots,
+        slot_reader: slot_reader,
+        [if slot_reader == "transformer" then "num_layers"]: slot_layers,
+        num_heads: num_heads,
+        [if feedforward_dim != null then "feedforward_dim"]: feedforward_dim,
+        slot_dropout: slot_dropout,
+        pointer_hidden_size: pointer_hidden_size,
+        na_weight: na_weight,
+        tagging_head: tagging_head,
+        tagging_loss_weight: tagging_loss_weight,
+        dropout: dropout,
+        word_dropout: word_dropout,
+      },
+    } + $.training(
+      batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
+      warmup_steps=warmup_steps, grad_norm=grad_norm, amp=amp,
       parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
     ),
 

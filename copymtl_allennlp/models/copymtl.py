@@ -3,13 +3,11 @@ from typing import Any, Dict, List, Optional
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
-from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 from allennlp.models import Model
 from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
 from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
-from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
@@ -160,11 +158,8 @@ class CopyMTL(TripletModel):
         # the indexers the copied-word embedder reads
         self._copied_word_keys = frozenset(copied_word_embedder._token_embedders) if copied_word_embedder else frozenset()
         self.encoder = encoder
-        if not 0.0 <= word_dropout < 1.0:
-            raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
         self.dropout = torch.nn.Dropout(dropout)
-        self.word_dropout = word_dropout
-        self._unknown_id = vocab.get_token_index(DEFAULT_OOV_TOKEN, "tokens")
+        self.set_word_dropout(word_dropout)
         self.decoder = TripletDecoder(
             embedding_dim=embedding_dim,
             hidden_dim=hidden_dim,
@@ -311,22 +306,6 @@ class CopyMTL(TripletModel):
             for key, value in targets.items()
         }
 
-    def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:
-        """Word dropout, in training: each token is read as the unknown word with probability
-        ``word_dropout``, the same token for every word-id indexer (characters are kept)."""
-        if not self.training or self.word_dropout == 0.0:
-            return source_tokens
-        # shape: (batch_size, seq_len)
-        dropped = (torch.rand(mask.shape, device=mask.device) < self.word_dropout) & mask
-        result: Dict[str, Dict[str, torch.Tensor]] = {}
-        for indexer, tensors in source_tokens.items():
-            result[indexer] = dict(tensors)
-            ids = tensors.get("tokens")
-            if ids is not None and ids.dim() == 2:
-                # the unknown word's id: 1 in every padded namespace
-                result[indexer]["tokens"] = ids.masked_fill(dropped, self._unknown_id)
-        return result
-
     def _search(
         self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor, embedded: torch.Tensor, encoder_state: Any
     ) -> Dict[str, torch.Tensor]:
@@ -347,36 +326,3 @@ class CopyMTL(TripletModel):
         """The entity start for each copied end position (``-1`` stays NA)."""
         # shape: (batch_size, max_triplets)
         return torch.where(ends < 0, -1, starts.gather(1, ends.clamp(min=0)))
-
-    def _triplets(self, output: Dict[str, torch.Tensor]) -> List[List[Triplet]]:
-        """Complete (non-NA) triplets per sentence, in decoding order, repeats removed."""
-        columns = [
-            output[key].tolist()
-            for key in (
-                "predicted_relations",
-                "predicted_head_starts",
-                "predicted_head_ends",
-                "predicted_tail_starts",
-                "predicted_tail_ends",
-            )
-        ]
-        sentences = []
-        for relations, head_starts, head_ends, tail_starts, tail_ends in zip(*columns):
-            triplets: Dict[Triplet, None] = {}
-            for relation, hs, he, ts, te in zip(relations, head_starts, head_ends, tail_starts, tail_ends):
-                if relation < 0 or he < 0 or te < 0:
-                    continue
-                name = self.vocab.get_token_from_index(relation, RELATION_NAMESPACE)
-                triplets.setdefault(Triplet(name, (hs, he + 1), (ts, te + 1)))
-            sentences.append(list(triplets))
-        return sentences
-
-    def other_metrics(self, reset: bool) -> Dict[str, float]:
-        if self._tagging_f1 is None:
-            return {}
-        tagging = self._tagging_f1.get_metric(reset)
-        return {
-            "tagging_precision": float(tagging["precision-overall"]),
-            "tagging_recall": float(tagging["recall-overall"]),
-            "tagging_f1": float(tagging["f1-measure-overall"]),
-        }

@@ -24,11 +24,13 @@ from typing import Any, Dict, List, Optional, Set
 
 import torch
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import Vocabulary
+from allennlp.data import TextFieldTensors, Vocabulary
+from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 from allennlp.models import Model
 from allennlp.modules.token_embedders import Embedding
 
-from copymtl_allennlp.data.triplets import readable_triplets
+from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE
+from copymtl_allennlp.data.triplets import Triplet, readable_triplets
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +165,52 @@ class TripletModel(Model):
         self._extend({WORD_EMBEDDING_PATH: vectors_file}, {vectors_file: set(in_file)})
         return len(words)
 
+    def set_word_dropout(self, word_dropout: float) -> None:
+        """Word dropout in training (:meth:`_drop_words`), checked."""
+        if not 0.0 <= word_dropout < 1.0:
+            raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
+        self.word_dropout = word_dropout
+        self._unknown_id = self.vocab.get_token_index(DEFAULT_OOV_TOKEN, "tokens")
+
+    def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:
+        """Word dropout, in training: each token is read as the unknown word with probability
+        ``word_dropout``, the same token for every word-id indexer (characters are kept)."""
+        if not self.training or self.word_dropout == 0.0:
+            return source_tokens
+        # shape: (batch_size, seq_len)
+        dropped = (torch.rand(mask.shape, device=mask.device) < self.word_dropout) & mask
+        result: Dict[str, Dict[str, torch.Tensor]] = {}
+        for indexer, tensors in source_tokens.items():
+            result[indexer] = dict(tensors)
+            ids = tensors.get("tokens")
+            if ids is not None and ids.dim() == 2:
+                # the unknown word's id: 1 in every padded namespace
+                result[indexer]["tokens"] = ids.masked_fill(dropped, self._unknown_id)
+        return result
+
+    def _triplets(self, output: Dict[str, torch.Tensor]) -> List[List[Triplet]]:
+        """Complete (non-NA) triplets per sentence, in decoding order, repeats removed."""
+        columns = [
+            output[key].tolist()
+            for key in (
+                "predicted_relations",
+                "predicted_head_starts",
+                "predicted_head_ends",
+                "predicted_tail_starts",
+                "predicted_tail_ends",
+            )
+        ]
+        sentences = []
+        for relations, head_starts, head_ends, tail_starts, tail_ends in zip(*columns):
+            triplets: Dict[Triplet, None] = {}
+            for relation, hs, he, ts, te in zip(relations, head_starts, head_ends, tail_starts, tail_ends):
+                if relation < 0 or he < 0 or te < 0:
+                    continue
+                name = self.vocab.get_token_from_index(relation, RELATION_NAMESPACE)
+                triplets.setdefault(Triplet(name, (hs, he + 1), (ts, te + 1)))
+            sentences.append(list(triplets))
+        return sentences
+
     def tag_names(self, indices: List[int]) -> List[str]:
         return [self.vocab.get_token_from_index(i, self.tag_namespace) for i in indices]  # type: ignore[arg-type]
 
@@ -185,5 +233,14 @@ class TripletModel(Model):
         return metrics
 
     def other_metrics(self, reset: bool) -> Dict[str, float]:
-        """Metrics beside the triplet metric's (CopyMTL's tagging F1)."""
-        return {}
+        """Metrics beside the triplet metric's: the tagging head's span F1 where a model keeps one
+        as ``self._tagging_f1`` (CopyMTL, CopyMTL-Set)."""
+        tagging_f1 = getattr(self, "_tagging_f1", None)
+        if tagging_f1 is None:
+            return {}
+        tagging = tagging_f1.get_metric(reset)
+        return {
+            "tagging_precision": float(tagging["precision-overall"]),
+            "tagging_recall": float(tagging["recall-overall"]),
+            "tagging_f1": float(tagging["f1-measure-overall"]),
+        }

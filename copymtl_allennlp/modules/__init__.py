@@ -7,3 +7,4 @@ from copymtl_allennlp.modules.triplet_decoder import TripletDecoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
 from copymtl_allennlp.modules.lstm_tag_decoder import LstmTagDecoder
 from copymtl_allennlp.modules.graph_convolution import BiGcn, RelationWeightedGcn
+from copymtl_allennlp.modules.set_decoder import SetDecoder, best_spans

@@ -32,9 +32,13 @@ class CopyScorer(torch.nn.Module):
         return self.encoder_projection(encoder_outputs)
 
     def forward(self, decoder_hidden: torch.Tensor, projected_encoder: torch.Tensor) -> torch.Tensor:
-        """Copy scores ``q_t`` of shape (batch, seq_len), not normalised and not masked."""
+        """Copy scores ``q_t`` of shape (batch, seq_len), not normalised and not masked.
+
+        ``decoder_hidden`` may have more leading dimensions than the batch, each state scored
+        against every position: states (batch, num_slots, dim) and ``projected_encoder`` viewed as
+        (batch, 1, seq_len, width) give scores (batch, num_slots, seq_len) (the set decoder)."""
         # shape: (batch_size, seq_len, width)
-        fused = projected_encoder + self.decoder_projection(decoder_hidden).unsqueeze(1)
+        fused = projected_encoder + self.decoder_projection(decoder_hidden).unsqueeze(-2)
         if self.output_projection is None:
             return fused.squeeze(-1)  # Eq. 3
         return self.output_projection(torch.nn.functional.selu(fused)).squeeze(-1)  # Eq. 10

@@ -1,0 +1,140 @@
+import json
+
+import pytest
+import torch
+from allennlp.common import Params
+from allennlp.common.checks import ConfigurationError
+from allennlp.common.testing import ModelTestCase
+from allennlp.data import Batch, Vocabulary
+from allennlp.models import Model
+
+from copymtl_allennlp.data.triplets import Triplet
+from copymtl_allennlp.dataset_readers.copymtl import CopyMTLDatasetReader
+from copymtl_allennlp.models.copymtl_set import CopyMTLSet
+from copymtl_allennlp.predictors.copymtl import load_extractor
+from tests.conftest import FIXTURES
+
+CONFIG = FIXTURES / "configs" / "copymtl_set_tiny.jsonnet"
+DATA = FIXTURES / "data" / "sentences.jsonl"
+
+
+class TestCopyMTLSet(ModelTestCase):
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {},
+            {"model.slot_reader": "attention", "model.tagging_head": False},
+            {"model.pointer_scorer": "linear"},
+        ],
+    )
+    def test_train_save_load_every_gradient_and_batch_consistency(self, overrides):
+        self.set_up_model(CONFIG, DATA)
+        self.ensure_model_can_train_save_and_load(self.param_file, overrides=json.dumps(overrides))
+        self.ensure_batch_predictions_are_consistent()
+
+    def test_learns_the_fixture_corpus(self):
+        # enough steps on 8 sentences to reproduce them: the matching, loss and decoding agree
+        self.set_up_model(CONFIG, DATA)
+        torch.manual_seed(0)
+        model = self.model
+        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+        batch = Batch(self.instances)
+        batch.index_instances(self.vocab)
+        tensors = batch.as_tensor_dict()
+        model.train()
+        for _ in range(300):
+            optimizer.zero_grad()
+            model(**tensors)["loss"].backward()
+            optimizer.step()
+        model.eval()
+        model.get_metrics(reset=True)
+        with torch.no_grad():
+            output = model(**tensors)
+        assert model.get_metrics()["f1"] == 1.0
+        # every gold triplet, as the spans of the metadata
+        gold = [sorted(i["metadata"]["gold_triplets"], key=repr) for i in self.instances]
+        assert [sorted(t, key=repr) for t in output["triplets"]] == gold
+
+
+def tiny_model(vocab: Vocabulary, **overrides) -> CopyMTLSet:
+    params = Params.from_file(str(CONFIG)).pop("model")
+    for key, value in overrides.items():
+        params[key] = value
+    return Model.from_params(vocab=vocab, params=params)  # type: ignore[return-value]
+
+
+def instances(**reader_args):
+    reader = CopyMTLDatasetReader(entity_lengths=True, **reader_args)
+    return list(reader.read(str(DATA)))
+
+
+def test_more_gold_triplets_than_slots_is_a_configuration_error():
+    data = instances(max_triplets=6)
+    vocab = Vocabulary.from_instances(data)
+    model = tiny_model(vocab, num_slots=3)
+    batch = Batch(data)
+    batch.index_instances(vocab)
+    with pytest.raises(ConfigurationError, match=r"sentences\.jsonl:\d+: 4 gold triplets, more than the model's 3 slots"):
+        model(**batch.as_tensor_dict())
+
+
+def test_needs_entity_lengths():
+    data = list(CopyMTLDatasetReader().read(str(DATA)))
+    vocab = Vocabulary.from_instances(data)
+    batch = Batch(data)
+    batch.index_instances(vocab)
+    with pytest.raises(ConfigurationError, match="entity_lengths: true"):
+        tiny_model(vocab)(**batch.as_tensor_dict())
+
+
+def test_sentence_without_gold_and_prediction_input():
+    data = instances(max_triplets=6)
+    vocab = Vocabulary.from_instances(data)
+    model = tiny_model(vocab)
+    empty = [i for i in data if not i["metadata"]["gold_triplets"]]
+    assert empty, "the fixture has a sentence without triplets"
+    batch = Batch(empty)
+    batch.index_instances(vocab)
+    loss = model(**batch.as_tensor_dict())["loss"]
+    assert torch.isfinite(loss) and loss > 0
+    # prediction input: no targets at all
+    reader = CopyMTLDatasetReader(entity_lengths=True)
+    instance = reader.text_to_instance(["Alan", "Shepard", "was", "born", "in", "New", "Hampshire", "."])
+    reader.apply_token_indexers(instance)
+    batch = Batch([instance])
+    batch.index_instances(vocab)
+    model.eval()
+    output = model(**batch.as_tensor_dict())
+    assert "loss" not in output and len(output["triplets"]) == 1
+    for triplet in output["triplets"][0]:
+        assert isinstance(triplet, Triplet)
+        assert 0 <= triplet.head[0] < triplet.head[1] <= 8 and 0 <= triplet.tail[0] < triplet.tail[1] <= 8
+
+
+def test_repeated_slot_predictions_collapse():
+    data = instances(max_triplets=6)
+    vocab = Vocabulary.from_instances(data)
+    model = tiny_model(vocab, num_slots=4).eval()
+    # every slot predicts the same triplet: one triplet comes out
+    with torch.no_grad():
+        model.decoder.slots.copy_(model.decoder.slots[:1].expand(4, -1))
+    batch = Batch(data[:1])
+    batch.index_instances(vocab)
+    output = model(**batch.as_tensor_dict())
+    relations = output["predicted_relations"][0]
+    assert len(set(relations.tolist())) == 1
+    assert len(output["triplets"][0]) == (0 if relations[0] < 0 else 1)
+
+
+def test_predict_and_python_api(tmp_path):
+    from allennlp.commands.train import train_model_from_file
+
+    serialization = tmp_path / "run"
+    train_model_from_file(str(CONFIG), str(serialization), overrides=json.dumps({"trainer.num_epochs": 1}))
+    extract = load_extractor(str(serialization / "model.tar.gz"))
+    triplets = extract("Alan Shepard was born in New Hampshire.")
+    assert isinstance(triplets, list)
+    for triplet in triplets:
+        assert set(triplet) == {"head", "head_span", "relation", "tail", "tail_span"}
+        start, end = triplet["head_span"]
+        assert 0 <= start < end

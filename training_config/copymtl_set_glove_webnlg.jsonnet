@@ -1,0 +1,23 @@
+// CopyMTL-Set on WebNLG with pretrained word vectors: the copy family's inputs (GloVe 6B 50d,
+// fine-tuned, beside a trained 50d embedding), a BiLSTM (300 a direction), and the set decoder: 10
+// triplet slots, each reading the BiLSTM outputs by one multi-head attention and predicting a
+// relation or NA and four pointers (head start / end, tail start / end; Eq. 10 scorers), trained by Hungarian matching.
+// `make vectors` writes vectors/glove.6B.50d.txt (run from the repository root). Data from the environment:
+//   WEBNLG_TRAIN_PATH=... WEBNLG_DEV_PATH=... allennlp train training_config/copymtl_set_glove_webnlg.jsonnet -s runs/set_glove
+// Either WebNLG version: ../shared/data/webnlg_exact (the field's exact-match benchmark) or ../shared/data/webnlg.
+local lib = import "copymtl.libsonnet";
+
+lib.set_config(
+  train=std.extVar("WEBNLG_TRAIN_PATH"),
+  validation=std.extVar("WEBNLG_DEV_PATH"),
+  pretrained_file="vectors/glove.6B.50d.txt",
+  embedding_dim=50,
+  trainable_embedding_dim=50,
+  hidden_size=300,
+  dropout=0.4,
+  word_dropout=0.1,
+  batch_size=32,
+  lr=0.001,
+  grad_norm=5.0,
+  num_epochs=60,
+)
