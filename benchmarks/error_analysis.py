@@ -99,6 +99,13 @@ def analyse(gold_sentences: List[List[Triplet]], predicted_sentences: List[List[
     }
 
 
+def triplet_cap(model) -> int:
+    """The most triplets a sentence's decoding can give: the sequence decoder's ``max_triplets``,
+    the set decoder's slots; GraphRel and NovelTagging have no cap."""
+    decoder = getattr(model, "decoder", None)
+    return getattr(decoder, "max_triplets", None) or getattr(decoder, "num_slots", None) or 10**6
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("archive")
@@ -164,7 +171,7 @@ def main() -> None:
         "decoding_seconds": round(seconds, 1),
         "vocabulary": vocabulary,
         "sentences": len(instances),
-        **analyse(gold, predicted, getattr(getattr(model, "decoder", None), "max_triplets", 10**6)),  # GraphRel, NovelTagging: no cap
+        **analyse(gold, predicted, triplet_cap(model)),
     }
     text = json.dumps(report, indent=1)
     if args.output:

@@ -40,7 +40,8 @@ def test_there_is_a_config_per_system_and_dataset():
 
 
 BASELINE_CONFIGS = [c for c in CONFIGS if c.stem.startswith(("novel_tagging", "graphrel"))]
-FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS]
+SET_CONFIGS = [c for c in CONFIGS if c.stem.startswith("copymtl_set_")]
+FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS and c not in SET_CONFIGS]
 TUNED_CONFIGS = [c for c in FAMILY_CONFIGS if "_tuned" in c.stem]
 PAPER_CONFIGS = [
     c for c in FAMILY_CONFIGS if c.stem != "copymtl_demo" and not any(k in c.stem for k in ("_glove", "_minilm", "_tuned"))
@@ -123,7 +124,7 @@ def test_word_vector_configs_build_with_a_vector_file(config, tmp_path):
     assert weight[vocab.get_token_index("a")].tolist() == [0.25] * 50
 
 
-TRANSFORMER_CONFIGS = [c for c in CONFIGS if "_minilm" in c.stem]
+TRANSFORMER_CONFIGS = [c for c in FAMILY_CONFIGS if "_minilm" in c.stem]
 
 
 def test_there_is_a_transformer_config_for_copymtl_one_and_copyre_prime5():
@@ -288,3 +289,44 @@ def test_a_config_of_your_own_elsewhere_imports_the_library_by_a_relative_path(t
     )
     params = Params.from_file(str(config)).as_dict()
     assert params["model"]["max_entity_length"] == 10 and params["model"]["dropout"] == 0.3
+
+
+def test_there_are_set_decoder_configs_for_both_encoders():
+    assert {c.stem for c in SET_CONFIGS} == {"copymtl_set_glove_webnlg", "copymtl_set_minilm_webnlg"}
+
+
+@pytest.mark.parametrize("config", SET_CONFIGS, ids=lambda c: c.stem)
+def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
+    params = Params.from_file(str(config)).as_dict()
+    model = params["model"]
+    assert model["type"] == "copymtl_set"
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        # the pointer targets' starts, and every gold triplet of WebNLG train (at most 7) gets a slot
+        assert params[reader]["entity_lengths"] and params[reader]["max_triplets"] == model["num_slots"] >= 7
+    assert params["validation_dataset_reader"]["max_sentence_length"] is None
+    embedders = model["source_embedder"]["token_embedders"]
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        assert set(params[reader]["token_indexers"]) == set(embedders)
+    assert params["trainer"]["validation_metric"] == "+f1" and params["trainer"]["type"] == "mixed_precision"
+    assert params["datasets_for_vocab_creation"] == ["train"]
+    if "_glove" in config.stem:
+        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
+        assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
+        vectors = tmp_path / "vectors.txt"
+        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
+        embedders["tokens"]["pretrained_file"] = str(vectors)
+    else:
+        assert embedders["transformer"]["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+        assert embedders["transformer"]["transformer_kwargs"] == {"local_files_only": True}
+        assert params["trainer"]["optimizer"]["parameter_groups"][0][1] == {"lr": 5e-5}
+        embedders["transformer"]["model_name"] = tiny_bert
+        model["encoder"]["input_size"] = 16
+    model["encoder"]["hidden_size"] = 4
+    slots = model["num_slots"]
+    vocab = Vocabulary(
+        {"tokens": {"a": 1}, "relation_labels": {"r": 1, "s": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}},
+        non_padded_namespaces=["*labels", "*tags"],
+    )
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    assert built.decoder.num_slots == slots
+    assert built.decoder.relation_classifier.out_features == 3  # two relations and NA

@@ -110,7 +110,9 @@
   // The inputs of the copy family (CopyMTL, CopyMTL-Set): token indexers, the source embedder and
   // its output width, built from the switches that `config` documents (word vectors, a trained
   // embedding beside them, a character CNN, or a pretrained transformer).
-  inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length)::
+  // `pos_dim` > 0 adds a POS-tag embedding of that width (spaCy's tags, as GraphRel reads them; the
+  // reader's `part_of_speech` switch tags the tokens).
+  inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length, pos_dim=0)::
     // the model from this machine's files only (`make transformer` puts MiniLM into the Hugging Face
     // cache): never a download, and an archive loads wherever the model is installed
     local transformer_config = {model_name: transformer, max_length: transformer_max_length, tokenizer_kwargs: {local_files_only: true}};
@@ -120,8 +122,9 @@
         [if transformer != null then "transformer"]: {type: "pretrained_transformer_mismatched"} + transformer_config,
         [if trainable_embedding_dim > 0 then "trainable_tokens"]: {type: "single_id"},
         [if character_features > 0 then "token_characters"]: {type: "characters", min_padding_length: 3},
+        [if pos_dim > 0 then "pos_tags"]: {type: "single_id", namespace: "pos_tokens", feature_name: "tag_"},
       },
-      extra_indexers: transformer != null || trainable_embedding_dim > 0 || character_features > 0,
+      extra_indexers: transformer != null || trainable_embedding_dim > 0 || character_features > 0 || pos_dim > 0,
       embedder: {
         token_embedders: {
           [if transformer == null then "tokens"]:
@@ -137,12 +140,14 @@
             embedding: {embedding_dim: 16, vocab_namespace: "token_characters"},
             encoder: {type: "cnn", embedding_dim: 16, num_filters: character_features, ngram_filter_sizes: [3]},
           },
+          [if pos_dim > 0 then "pos_tags"]: {type: "embedding", embedding_dim: pos_dim, vocab_namespace: "pos_tokens"},
         },
       },
-      dim: (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features,
+      dim: (if transformer == null then embedding_dim else transformer_dim) + trainable_embedding_dim + character_features + pos_dim,
     },
 
-  // CopyMTL-Set (model `copymtl_set`): the copy family's inputs (`inputs`, switches as in `config`),
+  // CopyMTL-Set (model `copymtl_set`): the copy family's inputs (`inputs`, switches as in `config`;
+  // `character_features`, `pos_dim` as measured in docs/results.md),
   // an encoder (`encoder`: "bilstm", AllenNLP's bidirectional LSTM of `hidden_size` a direction and
   // `encoder_layers` layers, outputs concatenated; or "none", the embeddings themselves), and the set
   // decoder: `num_slots` triplet slots read by `slot_reader` ("attention": one multi-head
@@ -152,7 +157,7 @@
   // tagging head an auxiliary loss with `tagging_head`. The reader keeps up to `num_slots` triplets a
   // sentence and gives entity lengths (the pointer targets' starts).
   set_config(
-    train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, character_features=0,
+    train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, character_features=0, pos_dim=0,
     freeze_pretrained=false, transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512,
     encoder="bilstm", hidden_size=300, encoder_layers=1, num_slots=10, slot_reader="attention", slot_layers=3,
     num_heads=4, feedforward_dim=null, slot_dropout=0.1, pointer_hidden_size=100, na_weight=0.25,
@@ -160,11 +165,12 @@
     batch_size=32, lr=0.001, num_epochs=40, seed=77, patience=null, warmup_steps=0, grad_norm=null,
     max_sentence_length=null, amp=null,
   )::
-    local w = $.inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length);
+    local w = $.inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length, pos_dim);
     {
       dataset_reader: {
         type: "copymtl",
         [if w.extra_indexers then "token_indexers"]: w.indexers,
+        [if pos_dim > 0 then "part_of_speech"]: true,
         max_triplets: num_slots,
         max_sentence_length: max_sentence_length,
         entity_lengths: true,

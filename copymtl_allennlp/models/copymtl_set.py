@@ -82,7 +82,7 @@ class CopyMTLSet(TripletModel):
         self.source_embedder = source_embedder
         self.encoder = encoder
         self.dropout = torch.nn.Dropout(dropout)
-        self.set_word_dropout(word_dropout)
+        self.set_word_dropout(word_dropout, source_embedder)
         hidden_dim = encoder.get_output_dim()
         self.decoder = SetDecoder(
             hidden_dim,

@@ -165,16 +165,24 @@ class TripletModel(Model):
         self._extend({WORD_EMBEDDING_PATH: vectors_file}, {vectors_file: set(in_file)})
         return len(words)
 
-    def set_word_dropout(self, word_dropout: float) -> None:
-        """Word dropout in training (:meth:`_drop_words`), checked."""
+    def set_word_dropout(self, word_dropout: float, embedder: Optional[torch.nn.Module] = None) -> None:
+        """Word dropout in training (:meth:`_drop_words`), checked. The indexers of ``embedder``
+        whose embedding reads another namespace than the words (POS tags) are not dropped."""
         if not 0.0 <= word_dropout < 1.0:
             raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
         self.word_dropout = word_dropout
         self._unknown_id = self.vocab.get_token_index(DEFAULT_OOV_TOKEN, "tokens")
+        prefix = "token_embedder_"  # how BasicTextFieldEmbedder names its token embedders
+        self._undropped_indexers = frozenset(
+            name[len(prefix):]
+            for name, module in (embedder.named_children() if embedder is not None else ())
+            if name.startswith(prefix) and isinstance(module, Embedding) and module._vocab_namespace != "tokens"
+        )
 
     def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:
         """Word dropout, in training: each token is read as the unknown word with probability
-        ``word_dropout``, the same token for every word-id indexer (characters are kept)."""
+        ``word_dropout``, the same token for every word-id indexer (characters and POS tags are
+        kept)."""
         if not self.training or self.word_dropout == 0.0:
             return source_tokens
         # shape: (batch_size, seq_len)
@@ -183,7 +191,7 @@ class TripletModel(Model):
         for indexer, tensors in source_tokens.items():
             result[indexer] = dict(tensors)
             ids = tensors.get("tokens")
-            if ids is not None and ids.dim() == 2:
+            if ids is not None and ids.dim() == 2 and indexer not in self._undropped_indexers:
                 # the unknown word's id: 1 in every padded namespace
                 result[indexer]["tokens"] = ids.masked_fill(dropped, self._unknown_id)
         return result

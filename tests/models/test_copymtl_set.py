@@ -6,6 +6,7 @@ from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch, Vocabulary
+from allennlp.data.token_indexers import SingleIdTokenIndexer
 from allennlp.models import Model
 
 from copymtl_allennlp.data.triplets import Triplet
@@ -16,6 +17,17 @@ from tests.conftest import FIXTURES
 
 CONFIG = FIXTURES / "configs" / "copymtl_set_tiny.jsonnet"
 DATA = FIXTURES / "data" / "sentences.jsonl"
+# spaCy's POS tags beside the words (the reader's part_of_speech switch)
+POS_TAGS = {
+    "dataset_reader.part_of_speech": True,
+    "dataset_reader.token_indexers": {
+        "tokens": {"type": "single_id"},
+        "pos_tags": {"type": "single_id", "namespace": "pos_tokens", "feature_name": "tag_"},
+    },
+    "model.source_embedder.token_embedders.pos_tags": {"type": "embedding", "embedding_dim": 3, "vocab_namespace": "pos_tokens"},
+    "model.encoder.input_size": 11,
+    "model.word_dropout": 0.3,
+}
 
 
 class TestCopyMTLSet(ModelTestCase):
@@ -25,6 +37,7 @@ class TestCopyMTLSet(ModelTestCase):
             {},
             {"model.slot_reader": "attention", "model.tagging_head": False},
             {"model.pointer_scorer": "linear"},
+            POS_TAGS,
         ],
     )
     def test_train_save_load_every_gradient_and_batch_consistency(self, overrides):
@@ -126,15 +139,53 @@ def test_repeated_slot_predictions_collapse():
     assert len(output["triplets"][0]) == (0 if relations[0] < 0 else 1)
 
 
-def test_predict_and_python_api(tmp_path):
+def test_allennlp_predict_and_python_api(tmp_path, monkeypatch):
+    from allennlp.commands import main as allennlp_main
     from allennlp.commands.train import train_model_from_file
 
     serialization = tmp_path / "run"
     train_model_from_file(str(CONFIG), str(serialization), overrides=json.dumps({"trainer.num_epochs": 1}))
-    extract = load_extractor(str(serialization / "model.tar.gz"))
+    archive = str(serialization / "model.tar.gz")
+    extract = load_extractor(archive)
     triplets = extract("Alan Shepard was born in New Hampshire.")
     assert isinstance(triplets, list)
     for triplet in triplets:
         assert set(triplet) == {"head", "head_span", "relation", "tail", "tail_span"}
         start, end = triplet["head_span"]
         assert 0 <= start < end
+    # `allennlp predict` on the fixture corpus: one output line per input line, the API's triplets
+    output = tmp_path / "predicted.jsonl"
+    monkeypatch.setattr("sys.argv", ["allennlp", "predict", archive, str(DATA), "--output-file", str(output), "--silent"])
+    allennlp_main()
+    predicted = [json.loads(line) for line in output.read_text().splitlines()]
+    records = [json.loads(line) for line in DATA.read_text().splitlines()]
+    assert len(predicted) == len(records)
+    for record, result in zip(records, predicted):
+        assert result["tokens"] == record["tokens"]
+        assert result["triplets"] == extract(tokens=record["tokens"])
+
+
+def test_word_dropout_keeps_the_pos_tags():
+    reader = CopyMTLDatasetReader(
+        entity_lengths=True,
+        part_of_speech=True,
+        token_indexers={
+            "tokens": SingleIdTokenIndexer(),
+            "pos_tags": SingleIdTokenIndexer(namespace="pos_tokens", feature_name="tag_"),
+        },
+    )
+    data = list(reader.read(str(DATA)))
+    tags = [token.tag_ for token in data[0]["source_tokens"].tokens]
+    assert tags[:2] == ["NNP", "NNP"] and "," in tags, tags
+    vocab = Vocabulary.from_instances(data)
+    params = Params.from_file(str(CONFIG), json.dumps(POS_TAGS)).pop("model")
+    params["word_dropout"] = 0.5
+    model = Model.from_params(vocab=vocab, params=params)
+    batch = Batch(data)
+    batch.index_instances(vocab)
+    tokens = batch.as_tensor_dict()["source_tokens"]
+    model.train()
+    mask = tokens["tokens"]["tokens"] > 0
+    dropped = model._drop_words(tokens, mask)
+    assert (dropped["tokens"]["tokens"][mask] == 1).any()
+    assert torch.equal(dropped["pos_tags"]["tokens"], tokens["pos_tags"]["tokens"])
