@@ -52,6 +52,11 @@ PAPERS = {
         title="Joint Extraction of Entities and Relations Based on a Novel Tagging Scheme (Zheng et al., ACL 2017)",
         url="https://aclanthology.org/P17-1113/",
     ),
+    # CopyMTL-Set: the copy family's encoder with a set decoder (Sui et al.'s set prediction networks)
+    "copymtl_set": Paper(
+        title="Joint Entity and Relation Extraction with Set Prediction Networks (Sui et al., arXiv 2020), on CopyMTL's encoder and Eq. 10 scorer",
+        url="https://arxiv.org/abs/2011.01675",
+    ),
     "graphrel": Paper(
         title="GraphRel: Modeling Text as Relational Graphs for Joint Entity and Relation Extraction (Fu, Li and Ma, ACL 2019)",
         url="https://aclanthology.org/P19-1136/",
@@ -73,6 +78,8 @@ def system_name(model: Dict[str, Any]) -> str:
         return "NovelTagging (LSTM-LSTM-Bias)"
     if kind == "graphrel":
         return f"GraphRel-{model.get('phases', 2)}p"
+    if kind == "copymtl_set":
+        return "CopyMTL-Set"
     key = (
         model.get("copy_scorer", "selu"), bool(model.get("mask_head_at_tail", False)), bool(model.get("tagging_head", True)),
         int(model.get("num_decoders", 1)) > 1, int(model.get("max_entity_length", 0)) > 0,
@@ -136,6 +143,8 @@ def build_model_card(config: Dict[str, Any], metrics: Dict[str, Any], command: s
             f" Decoding: beam {model.get('beam_size', 1)}, up to {model.get('max_decoding_triplets') or model.get('max_triplets', 5)}"
             f" triplets a sentence (training targets keep {model.get('max_triplets', 5)})."
         )
+    elif model.get("type") == "copymtl_set":
+        decoding = f" Decoding: every non-NA slot of {model.get('num_slots', 10)} gives a triplet (entities: the best valid spans)."
     licences = [_data_licence(train)] + encoder["licences"] + [CODE_LICENCE]
     return ModelCard(
         id="copymtl-allennlp-" + re.sub(r"[^a-z0-9]+", "-", f"{model.get('type', 'copymtl')} {system.lower().replace(chr(39), ' prime')}").strip("-"),
