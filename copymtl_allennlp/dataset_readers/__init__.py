@@ -2,3 +2,4 @@ from copymtl_allennlp.dataset_readers.copymtl import CopyMTLDatasetReader
 from copymtl_allennlp.dataset_readers.novel_tagging import NovelTaggingDatasetReader
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
 from copymtl_allennlp.dataset_readers.graphrel import GraphRelDatasetReader
+from copymtl_allennlp.dataset_readers.table_filling import TableFillingDatasetReader

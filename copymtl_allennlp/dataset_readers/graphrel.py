@@ -3,13 +3,13 @@ from typing import Dict, List, Optional
 
 import torch
 from allennlp.data import DatasetReader, Token
-from allennlp.data.fields import Field, ListField, SequenceLabelField, TensorField, TextField
+from allennlp.data.fields import Field, SequenceLabelField, TensorField, TextField
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
 from copymtl_allennlp.data.dependencies import DependencyParser
-from copymtl_allennlp.data.namespaces import ENTITY_TAG_NAMESPACE, NA_POSITION, RELATION_NAMESPACE, RelationLabelField
+from copymtl_allennlp.data.namespaces import ENTITY_TAG_NAMESPACE
 from copymtl_allennlp.data.triplets import Triplet, bio_tags, entity_mentions
-from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
+from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader, triplet_target_fields
 
 
 @DatasetReader.register("graphrel")
@@ -69,13 +69,7 @@ class GraphRelDatasetReader(TripletDatasetReader):
         tags, conflicts = bio_tags(len(source_field), entity_mentions(triplets), encoding="BIOES")
         if stats is not None:
             stats["overlapping_mentions_untagged"] += conflicts
-        relations: List[Field] = [RelationLabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
-        spans = [[*t.head, *t.tail] for t in triplets]
-        if not triplets:
-            relations = [RelationLabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)]
-            spans = [[0, 0, 0, 0]]
         return {
             "entity_tags": SequenceLabelField(tags, source_field, label_namespace=ENTITY_TAG_NAMESPACE),
-            "target_relations": ListField(relations),
-            "target_spans": TensorField(torch.tensor(spans, dtype=torch.long), padding_value=0),
+            **triplet_target_fields(triplets),
         }

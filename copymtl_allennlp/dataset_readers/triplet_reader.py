@@ -5,10 +5,12 @@ from typing import Any, Dict, Iterable, Iterator, List, Optional, Tuple
 
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import DatasetReader, Instance, Token
-from allennlp.data.fields import Field, MetadataField, TextField
+import torch
+from allennlp.data.fields import Field, ListField, MetadataField, TensorField, TextField
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
 from copymtl_allennlp.data.formats import FORMATS, ON_ERROR, read_sentences
+from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, RelationLabelField
 from copymtl_allennlp.data.triplets import Sentence, Triplet, deduplicate
 
 logger = logging.getLogger(__name__)
@@ -169,6 +171,22 @@ class _GoldMetadataField(MetadataField):
         if self.namespace is not None:
             for triplet in self.metadata.get("gold_triplets", ()):
                 counter[self.namespace][triplet.relation] += 1
+
+
+def triplet_target_fields(triplets: List[Triplet]) -> Dict[str, Field]:
+    """Every triplet of a sentence as targets: ``target_relations``, one relation label per triplet
+    (namespace ``relation_labels``; ``-2`` for a relation the vocabulary lacks; one NA slot, ``-1``,
+    for a sentence without triplets), and ``target_spans``, ``(head start, head end, tail start,
+    tail end)`` per triplet, half-open (GraphRel, TPLinker)."""
+    relations: List[Field] = [RelationLabelField(t.relation, label_namespace=RELATION_NAMESPACE) for t in triplets]
+    spans = [[*t.head, *t.tail] for t in triplets]
+    if not triplets:
+        relations = [RelationLabelField(NA_POSITION, label_namespace=RELATION_NAMESPACE, skip_indexing=True)]
+        spans = [[0, 0, 0, 0]]
+    return {
+        "target_relations": ListField(relations),
+        "target_spans": TensorField(torch.tensor(spans, dtype=torch.long), padding_value=0),
+    }
 
 
 def _chunks(items: Iterable[Tuple[int, Sentence]], size: int) -> Iterator[List[Tuple[int, Sentence]]]:
