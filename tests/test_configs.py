@@ -41,7 +41,8 @@ def test_there_is_a_config_per_system_and_dataset():
 
 BASELINE_CONFIGS = [c for c in CONFIGS if c.stem.startswith(("novel_tagging", "graphrel"))]
 SET_CONFIGS = [c for c in CONFIGS if c.stem.startswith("copymtl_set_")]
-FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS and c not in SET_CONFIGS]
+TABLE_CONFIGS = [c for c in CONFIGS if c.stem.startswith("tplinker_")]
+FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS + SET_CONFIGS + TABLE_CONFIGS]
 TUNED_CONFIGS = [c for c in FAMILY_CONFIGS if "_tuned" in c.stem]
 PAPER_CONFIGS = [
     c for c in FAMILY_CONFIGS if c.stem != "copymtl_demo" and not any(k in c.stem for k in ("_glove", "_minilm", "_tuned"))
@@ -330,3 +331,26 @@ def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.decoder.num_slots == slots
     assert built.decoder.relation_classifier.out_features == 3  # two relations and NA
+
+
+@pytest.mark.parametrize("config", TABLE_CONFIGS, ids=lambda c: c.stem)
+def test_table_filling_configs_build(config, tmp_path):
+    params = Params.from_file(str(config)).as_dict()
+    model = params["model"]
+    assert model["type"] == "tplinker"
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        assert params[reader]["type"] == "table_filling"
+    assert params["validation_dataset_reader"]["max_sentence_length"] is None
+    embedders = model["source_embedder"]["token_embedders"]
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        assert set(params[reader]["token_indexers"]) == set(embedders)
+    assert params["datasets_for_vocab_creation"] == ["train"]
+    assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
+    assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
+    vectors = tmp_path / "vectors.txt"
+    vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
+    embedders["tokens"]["pretrained_file"] = str(vectors)
+    model["encoder"]["hidden_size"] = 4
+    vocab = Vocabulary({"tokens": {"a": 1}, "relation_labels": {"r": 1, "s": 1}}, non_padded_namespaces=["*labels"])
+    built = Model.from_params(vocab=vocab, params=Params(model))
+    assert built.head_tagger.out_features == built.tail_tagger.out_features == 2 * 3

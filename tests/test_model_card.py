@@ -34,6 +34,7 @@ def test_each_config_is_named_as_its_paper_names_it(data_paths):
     assert names["copymtl_webnlg"] == "CopyMTL-One" and names["copymtl_mul_tuned_webnlg"] == "CopyMTL-Mul"
     assert names["novel_tagging_nyt"] == "NovelTagging (LSTM-LSTM-Bias)" and names["graphrel_1p_glove_webnlg"] == "GraphRel-1p"
     assert names["copymtl_set_glove_webnlg"] == names["copymtl_set_minilm_webnlg"] == "CopyMTL-Set"
+    assert names["tplinker_glove_webnlg"] == "TPLinker"
 
 
 @pytest.fixture(scope="module")

@@ -205,6 +205,51 @@
       parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
     ),
 
+  // TPLinker (model `tplinker`, Wang et al. 2020): the copy family's inputs (`inputs`), a BiLSTM
+  // (`hidden_size` a direction, outputs concatenated) or none, the handshaking kernel (`shaking_size`,
+  // default the encoder's width) and the entity, head and tail taggers; `positive_weight` weighs the
+  // rare tags in the cross-entropy (1: the paper), `loss_weight_recover_steps` the released code's
+  // schedule; tokens past `max_table_length` are left out of the table (counted).
+  tplinker_config(
+    train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, character_features=0, pos_dim=0,
+    freeze_pretrained=false, transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512,
+    encoder="bilstm", hidden_size=300, encoder_layers=1, shaking_size=null, positive_weight=1.0,
+    loss_weight_recover_steps=6000, max_table_length=200, dropout=0.0, word_dropout=0.0,
+    batch_size=32, lr=0.001, num_epochs=40, seed=77, patience=null, warmup_steps=0, grad_norm=null,
+    max_sentence_length=null, amp=null,
+  )::
+    local w = $.inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length, pos_dim);
+    {
+      dataset_reader: {
+        type: "table_filling",
+        [if w.extra_indexers then "token_indexers"]: w.indexers,
+        [if pos_dim > 0 then "part_of_speech"]: true,
+        max_sentence_length: max_sentence_length,
+      },
+      validation_dataset_reader: self.dataset_reader + {max_sentence_length: null},
+      train_data_path: train,
+      validation_data_path: validation,
+      model: {
+        type: "tplinker",
+        source_embedder: w.embedder,
+        encoder: if encoder == "bilstm" then
+          {type: "lstm", input_size: w.dim, hidden_size: hidden_size, num_layers: encoder_layers, bidirectional: true}
+        else if encoder == "none" then
+          {type: "pass_through", input_dim: w.dim}
+        else error "encoder must be 'bilstm' or 'none', got " + encoder,
+        [if shaking_size != null then "shaking_size"]: shaking_size,
+        positive_weight: positive_weight,
+        loss_weight_recover_steps: loss_weight_recover_steps,
+        max_table_length: max_table_length,
+        dropout: dropout,
+        word_dropout: word_dropout,
+      },
+    } + $.training(
+      batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
+      warmup_steps=warmup_steps, grad_norm=grad_norm, amp=amp,
+      parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+    ),
+
   // What every config shares (the CopyMTL family and the baselines): data loaders, optimizer,
   // schedule, callbacks and seeds.
   // `amp`: null (float32) or "bfloat16" / "float16": mixed-precision training on a GPU (the

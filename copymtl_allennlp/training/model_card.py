@@ -57,6 +57,10 @@ PAPERS = {
         title="Joint Entity and Relation Extraction with Set Prediction Networks (Sui et al., arXiv 2020), on CopyMTL's encoder and Eq. 10 scorer",
         url="https://arxiv.org/abs/2011.01675",
     ),
+    "tplinker": Paper(
+        title="TPLinker: Single-stage Joint Extraction of Entities and Relations Through Token Pair Linking (Wang et al., COLING 2020)",
+        url="https://aclanthology.org/2020.coling-main.138/",
+    ),
     "graphrel": Paper(
         title="GraphRel: Modeling Text as Relational Graphs for Joint Entity and Relation Extraction (Fu, Li and Ma, ACL 2019)",
         url="https://aclanthology.org/P19-1136/",
@@ -80,6 +84,8 @@ def system_name(model: Dict[str, Any]) -> str:
         return f"GraphRel-{model.get('phases', 2)}p"
     if kind == "copymtl_set":
         return "CopyMTL-Set"
+    if kind == "tplinker":
+        return "TPLinker"
     key = (
         model.get("copy_scorer", "selu"), bool(model.get("mask_head_at_tail", False)), bool(model.get("tagging_head", True)),
         int(model.get("num_decoders", 1)) > 1, int(model.get("max_entity_length", 0)) > 0,
