@@ -334,7 +334,7 @@ def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
 
 
 @pytest.mark.parametrize("config", TABLE_CONFIGS, ids=lambda c: c.stem)
-def test_table_filling_configs_build(config, tmp_path):
+def test_table_filling_configs_build(config, tiny_bert, tmp_path):
     params = Params.from_file(str(config)).as_dict()
     model = params["model"]
     assert model["type"] == "tplinker"
@@ -345,12 +345,22 @@ def test_table_filling_configs_build(config, tmp_path):
     for reader in ("dataset_reader", "validation_dataset_reader"):
         assert set(params[reader]["token_indexers"]) == set(embedders)
     assert params["datasets_for_vocab_creation"] == ["train"]
-    assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
-    assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
-    vectors = tmp_path / "vectors.txt"
-    vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
-    embedders["tokens"]["pretrained_file"] = str(vectors)
+    if "_glove" in config.stem:
+        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
+        assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
+        vectors = tmp_path / "vectors.txt"
+        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
+        embedders["tokens"]["pretrained_file"] = str(vectors)
+    else:
+        assert embedders["transformer"]["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
+        assert params["trainer"]["optimizer"]["parameter_groups"][0][1] == {"lr": 5e-5}
+        embedders["transformer"]["model_name"] = tiny_bert
+        model["encoder"]["input_size"] = 16
     model["encoder"]["hidden_size"] = 4
     vocab = Vocabulary({"tokens": {"a": 1}, "relation_labels": {"r": 1, "s": 1}}, non_padded_namespaces=["*labels"])
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.head_tagger.out_features == built.tail_tagger.out_features == 2 * 3
+
+
+def test_there_are_table_filling_configs_for_both_encoders():
+    assert {c.stem for c in TABLE_CONFIGS} == {"tplinker_glove_webnlg", "tplinker_minilm_webnlg"}
