@@ -1,0 +1,26 @@
+import json
+import sys
+
+from tests.conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import comparison  # noqa: E402
+
+
+def test_the_table_reads_the_records_and_marks_rows_not_run(tmp_path):
+    results = tmp_path / "results.jsonl"
+    record = {"label": "A", "epochs": 20, "best_epoch": 17, "wall_time_s": 1200, "seed": 77, "dev_metrics": {"f1": 0.8123, "text_f1": 0.8201}}
+    results.write_text(json.dumps({"label": "other"}) + "\n" + json.dumps(record) + "\n")
+    speed = tmp_path / "speed.json"
+    speed.write_text(json.dumps({"inference_python_api": {"batch_100": {"sentences_per_s": 250.4}}, "inference_allennlp_predict_batch_100": {"peak_rss_mb": 1500}}))
+    rows = [
+        comparison.row_figures({"system": "S", "encoder": "GloVe", "results": str(results), "label": "A", "speed": str(speed)}),
+        comparison.row_figures({"system": "T", "encoder": "MiniLM", "results": str(results), "label": "missing", "command": "allennlp train x"}),
+    ]
+    table = comparison.markdown(rows, [{"system": "P", "encoder": "BERT", "text_f1": 0.91}])
+    lines = table.splitlines()
+    assert lines[2] == "| S | GloVe | 0.812 | 0.820 | 1.0 | 17 / 20 | 250 | 1500 |"
+    assert lines[3] == "| T | MiniLM | not run: `allennlp train x` | | | | | |"
+    assert lines[4].startswith("| P (published, **test**) | BERT | - | 0.910 |")
+    comparison.plot(rows, str(tmp_path / "plot.png"))
+    assert (tmp_path / "plot.png").stat().st_size > 1000
