@@ -9,6 +9,7 @@ install:
 
 lint: install
 	$(VENV)/bin/ruff check copymtl_allennlp tests benchmarks scripts
+	$(VENV)/bin/mypy
 
 test: install lint
 	$(PY) -m pytest -q

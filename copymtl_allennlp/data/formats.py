@@ -100,9 +100,9 @@ def open_data(path: "os.PathLike[str] | str") -> IO[bytes]:
     """A data file opened for reading bytes: plain, or compressed by the suffix of its name
     (``.gz``, ``.bz2``, ``.xz``). A missing path raises :class:`DataFileNotFound` naming it."""
     if not os.path.exists(path):
-        raise DataFileNotFound(path)
+        raise DataFileNotFound(os.fspath(path))
     if os.path.isdir(path):
-        raise DataFileNotFound(path, "is a directory, not a data file")
+        raise DataFileNotFound(os.fspath(path), "is a directory, not a data file")
     for suffix, opener in _COMPRESSED:
         if os.fspath(path).endswith(suffix):
             return opener(path, "rb")  # type: ignore[return-value]

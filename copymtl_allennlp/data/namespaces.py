@@ -3,6 +3,8 @@ an NA slot and of a relation the vocabulary lacks, and the target field that map
 Readers, modules and models import them from here (nothing here imports them)."""
 from allennlp.data.fields import LabelField
 
+from copymtl_allennlp import compat
+
 RELATION_NAMESPACE = "relation_labels"  # the relations (CopyMTL's decoder, GraphRel's pair classes)
 TAG_NAMESPACE = "entity_tags"  # CopyMTL's BIO tags (the tagging head)
 ENTITY_TAG_NAMESPACE = "bioes_tags"  # GraphRel's BIOES entity tags
@@ -18,8 +20,9 @@ class RelationLabelField(LabelField):
 
     __slots__ = ()
 
-    def index(self, vocab) -> None:  # type: ignore[override]
-        if self._label_id is None and self.label not in vocab.get_token_to_index_vocabulary(self._label_namespace):
-            self._label_id = UNSEEN_RELATION
+    def index(self, vocab) -> None:
+        label_id, namespace = compat.label_field_state(self)
+        if label_id is None and self.label not in vocab.get_token_to_index_vocabulary(namespace):
+            compat.set_label_id(self, UNSEEN_RELATION)
             return
         super().index(vocab)

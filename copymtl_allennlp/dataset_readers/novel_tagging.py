@@ -4,6 +4,7 @@ from typing import Dict, List, Optional
 from allennlp.data import DatasetReader
 from allennlp.data.fields import Field, SequenceLabelField, TextField
 
+from copymtl_allennlp import compat
 from copymtl_allennlp.data.namespaces import NOVEL_TAG_NAMESPACE
 from copymtl_allennlp.data.novel_tags import OUTSIDE, novel_tags
 from copymtl_allennlp.data.triplets import Triplet
@@ -17,10 +18,11 @@ class NovelTagField(SequenceLabelField):
 
     __slots__ = ()
 
-    def index(self, vocab) -> None:  # type: ignore[override]
-        if self._indexed_labels is None:
-            known = vocab.get_token_to_index_vocabulary(self._label_namespace)
-            self.labels = [label if label in known else OUTSIDE for label in self.labels]
+    def index(self, vocab) -> None:
+        indexed, namespace = compat.sequence_label_field_state(self)
+        if indexed is None:
+            known = vocab.get_token_to_index_vocabulary(namespace)
+            compat.set_sequence_labels(self, [label if label in known else OUTSIDE for label in self.labels])
         super().index(vocab)
 
 

@@ -61,7 +61,7 @@ class TripletDatasetReader(DatasetReader):
     gold_relation_namespace: Optional[str] = None
 
     @classmethod
-    def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):  # type: ignore[override]
+    def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):
         """As AllenNLP's, after checking that every pretrained transformer the indexers name is on
         this machine (built before the model, the reader is where a missing one shows first)."""
         for indexer in (params.get("token_indexers") or {}).values():
@@ -148,7 +148,7 @@ class TripletDatasetReader(DatasetReader):
         """The training targets of a sentence with (deduplicated) ``triplets``."""
         raise NotImplementedError
 
-    def text_to_instance(  # type: ignore[override]
+    def text_to_instance(
         self,
         tokens: List[str],
         triplets: Optional[List[Triplet]] = None,
@@ -162,12 +162,12 @@ class TripletDatasetReader(DatasetReader):
         if triplets is not None:
             triplets, _ = deduplicate(triplets)
             metadata["gold_triplets"] = list(triplets)
-            fields.update(self.gold_fields(fields["source_tokens"], triplets, line, stats))  # type: ignore[arg-type]
+            fields.update(self.gold_fields(fields["source_tokens"], triplets, line, stats))
         fields["metadata"] = _GoldMetadataField(metadata, self.gold_relation_namespace)
         return Instance(fields)
 
     def apply_token_indexers(self, instance: Instance) -> None:
-        instance.fields["source_tokens"].token_indexers = self.token_indexers  # type: ignore[attr-defined]
+        instance.fields["source_tokens"].token_indexers = self.token_indexers
 
 
 class _GoldMetadataField(MetadataField):

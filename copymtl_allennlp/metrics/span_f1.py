@@ -21,7 +21,7 @@ class DistributedSpanF1(SpanBasedF1Measure):
         local = [dict(self._true_positives), dict(self._false_positives), dict(self._false_negatives)]
         gathered: List[List[Dict[str, int]]] = [None] * dist.get_world_size()  # type: ignore[list-item]
         dist.all_gather_object(gathered, local)
-        totals = [defaultdict(int) for _ in local]
+        totals: List[Dict[str, int]] = [defaultdict(int) for _ in local]
         for process in gathered:
             for total, counts in zip(totals, process):
                 for label, count in counts.items():

@@ -46,8 +46,8 @@ def _is_na(triplet: Triplet) -> bool:
 
 
 def _as_text(triplet: Triplet, tokens: Sequence[str]) -> Tuple[str, Tuple[str, ...], Tuple[str, ...]]:
-    (head_start, head_end), (tail_start, tail_end) = triplet.head, triplet.tail  # type: ignore[misc]
-    return triplet.relation, tuple(tokens[head_start:head_end]), tuple(tokens[tail_start:tail_end])  # type: ignore[return-value]
+    (head_start, head_end), (tail_start, tail_end) = triplet.head, triplet.tail
+    return triplet.relation, tuple(tokens[head_start:head_end]), tuple(tokens[tail_start:tail_end])
 
 
 def _multiset_matches(predicted: Iterable[Hashable], gold: Iterable[Hashable]) -> int:
@@ -76,7 +76,7 @@ class TripletF1(Metric):
         self._unseen_relations = 0
         self._text_scored = False
 
-    def __call__(  # type: ignore[override]
+    def __call__(
         self,
         predicted_triplets: Sequence[Iterable[Triplet]],
         gold_triplets: Sequence[Iterable[Triplet]],

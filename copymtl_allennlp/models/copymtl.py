@@ -7,6 +7,7 @@ from allennlp.models import Model
 from allennlp.modules import Attention, Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
+from copymtl_allennlp import compat
 from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
 from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
@@ -156,7 +157,7 @@ class CopyMTL(TripletModel):
         self.source_embedder = source_embedder
         self.copied_word_embedder = copied_word_embedder
         # the indexers the copied-word embedder reads
-        self._copied_word_keys = frozenset(copied_word_embedder._token_embedders) if copied_word_embedder else frozenset()
+        self._copied_word_keys = frozenset(compat.token_embedders(copied_word_embedder)) if copied_word_embedder else frozenset()
         self.encoder = encoder
         self.dropout = torch.nn.Dropout(dropout)
         self.set_word_dropout(word_dropout)
@@ -190,7 +191,7 @@ class CopyMTL(TripletModel):
         )
         initializer(self)
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         source_tokens: TextFieldTensors,
         metadata: List[Dict[str, Any]],
@@ -218,11 +219,11 @@ class CopyMTL(TripletModel):
             # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the decoder
             embedded = self.dropout(self.copied_word_embedder(copied_words))  # type: ignore[misc]
 
-        targets = None
-        if target_relations is not None:
+        targets: Optional[Dict[str, torch.Tensor]] = None
+        if target_relations is not None and target_head_ends is not None and target_tail_ends is not None:
             targets = {"relations": target_relations, "head_ends": target_head_ends, "tail_ends": target_tail_ends}
             if self.decoder.max_entity_length:
-                if target_head_lengths is None:
+                if target_head_lengths is None or target_tail_lengths is None:
                     raise ConfigurationError("length prediction needs the reader's entity_lengths: true")
                 targets["head_lengths"] = target_head_lengths
                 targets["tail_lengths"] = target_tail_lengths
@@ -248,13 +249,12 @@ class CopyMTL(TripletModel):
             decoded.update(self._search(encoder_outputs, mask, embedded, encoder_state))
         output: Dict[str, Any] = {}
         # shape: (batch_size, seq_len, num_tags)
-        emissions = self.tagging_head(encoder_outputs) if self.tagging_head is not None else None
+        head = self.tagging_head
+        emissions = head(encoder_outputs) if head is not None else None
         if targets is not None:
             output["loss"] = decoded["loss"]
-            if emissions is not None and entity_tags is not None:
-                output["loss"] = output["loss"] + self.tagging_loss_weight * self.tagging_head.loss(  # type: ignore[union-attr]
-                    emissions, entity_tags, mask
-                )
+            if head is not None and emissions is not None and entity_tags is not None:
+                output["loss"] = output["loss"] + self.tagging_loss_weight * head.loss(emissions, entity_tags, mask)
             if self.training:
                 return output
         output.update(
@@ -263,15 +263,15 @@ class CopyMTL(TripletModel):
             predicted_tail_ends=decoded["tail_ends"],
         )
 
-        if emissions is not None and not self.training:
-            tags = self.tagging_head.decode(emissions, mask)  # type: ignore[union-attr]
+        if head is not None and emissions is not None and not self.training:
+            tags = head.decode(emissions, mask)
             output["predicted_tags"] = tags
             if entity_tags is not None and self._tagging_f1 is not None:
-                one_hot = torch.nn.functional.one_hot(tags, self.tagging_head.num_tags).float()  # type: ignore[union-attr]
+                one_hot = torch.nn.functional.one_hot(tags, head.num_tags).float()
                 self._tagging_f1(one_hot, entity_tags, mask)
         if self.entity_starts == "tags":
-            if not self.training:
-                starts = self.tagging_head.entity_starts(output["predicted_tags"])  # type: ignore[union-attr]
+            if head is not None and not self.training:
+                starts = head.entity_starts(output["predicted_tags"])
                 output["predicted_head_starts"] = self._starts_from(starts, decoded["head_ends"])
                 output["predicted_tail_starts"] = self._starts_from(starts, decoded["tail_ends"])
         elif self.entity_starts == "length":
@@ -284,7 +284,7 @@ class CopyMTL(TripletModel):
             output["predicted_tail_starts"] = decoded["tail_ends"]
 
         if not self.training:
-            output["triplets"] = self._triplets(output)
+            output["triplets"] = self._slot_triplets(output)
             output["tokens"] = [m["tokens"] for m in metadata]
             if metadata and "gold_triplets" in metadata[0]:
                 self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])

@@ -106,7 +106,7 @@ class CopyMTLSet(TripletModel):
         )
         initializer(self)
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         source_tokens: TextFieldTensors,
         metadata: List[Dict[str, Any]],
@@ -126,9 +126,10 @@ class CopyMTLSet(TripletModel):
         encoder_outputs = self.dropout(self.encoder(embedded, mask))
         predictions = self.decoder(encoder_outputs, mask)
         # shape: (batch_size, seq_len, num_tags)
-        emissions = self.tagging_head(encoder_outputs) if self.tagging_head is not None else None
+        head = self.tagging_head
+        emissions = head(encoder_outputs) if head is not None else None
         output: Dict[str, Any] = {}
-        if target_relations is not None:
+        if target_relations is not None and target_head_ends is not None and target_tail_ends is not None:
             if target_head_lengths is None or target_tail_lengths is None:
                 raise ConfigurationError("the set decoder needs the entity starts: give the reader 'entity_lengths: true'")
             self._check_slots(target_relations, metadata)
@@ -137,27 +138,27 @@ class CopyMTLSet(TripletModel):
                 [
                     target_head_ends - target_head_lengths + 1,
                     target_head_ends,
-                    target_tail_ends - target_tail_lengths + 1,  # type: ignore[operator]
-                    target_tail_ends,  # type: ignore[list-item]
+                    target_tail_ends - target_tail_lengths + 1,
+                    target_tail_ends,
                 ],
                 dim=-1,
             )
-            output["loss"] = set_loss(*predictions, target_relations, gold_positions, self.na_weight)
-            if emissions is not None and entity_tags is not None:
-                output["loss"] = output["loss"] + self.tagging_loss_weight * self.tagging_head.loss(  # type: ignore[union-attr]
-                    emissions, entity_tags, mask
-                )
+            output["loss"] = set_loss(
+                predictions.relation_log_probs, predictions.pointer_log_probs, target_relations, gold_positions, self.na_weight
+            )
+            if head is not None and emissions is not None and entity_tags is not None:
+                output["loss"] = output["loss"] + self.tagging_loss_weight * head.loss(emissions, entity_tags, mask)
             if self.training:
                 return output
         names = ("predicted_relations", "predicted_head_starts", "predicted_head_ends", "predicted_tail_starts", "predicted_tail_ends")
         output.update(zip(names, self.decoder.decode(predictions)))
-        if emissions is not None:
-            tags = self.tagging_head.decode(emissions, mask)  # type: ignore[union-attr]
+        if head is not None and emissions is not None:
+            tags = head.decode(emissions, mask)
             output["predicted_tags"] = tags
             if entity_tags is not None and self._tagging_f1 is not None:
-                one_hot = torch.nn.functional.one_hot(tags, self.tagging_head.num_tags).float()  # type: ignore[union-attr]
+                one_hot = torch.nn.functional.one_hot(tags, head.num_tags).float()
                 self._tagging_f1(one_hot, entity_tags, mask)
-        output["triplets"] = self._triplets(output)
+        output["triplets"] = self._slot_triplets(output)
         output["tokens"] = [m["tokens"] for m in metadata]
         if metadata and "gold_triplets" in metadata[0]:
             self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])

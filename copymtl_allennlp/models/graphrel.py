@@ -107,7 +107,7 @@ class GraphRel(TripletModel):
         self._triplet_f1 = TripletF1(known_relations=vocab.get_token_to_index_vocabulary(RELATION_NAMESPACE))
         initializer(self)
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         source_tokens: TextFieldTensors,
         dependency_heads: torch.Tensor,

@@ -69,7 +69,7 @@ class NovelTagging(TripletModel):
         self._triplet_f1 = TripletF1(known_relations={split_tag(tag)[1] for tag in tags if tag != OUTSIDE})
         initializer(self)
 
-    def forward(  # type: ignore[override]
+    def forward(
         self, source_tokens: TextFieldTensors, metadata: List[Dict[str, Any]], tags: Optional[torch.Tensor] = None
     ) -> Dict[str, Any]:
         # shape: (batch_size, seq_len)

@@ -91,7 +91,7 @@ class TPLinker(TripletModel):
         progress = int(self.training_steps) / self.loss_weight_recover_steps
         return max(1 / z + 1 - progress, 1 / z), min(self.num_relations / z * progress, self.num_relations / z)
 
-    def forward(  # type: ignore[override]
+    def forward(
         self,
         source_tokens: TextFieldTensors,
         metadata: List[Dict[str, Any]],

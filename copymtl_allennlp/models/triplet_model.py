@@ -29,6 +29,7 @@ from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 from allennlp.models import Model
 from allennlp.modules.token_embedders import Embedding
 
+from copymtl_allennlp import compat
 from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE
 from copymtl_allennlp.data.triplets import Triplet, readable_triplets
 
@@ -63,15 +64,6 @@ def vector_file_words(path: str, embedding_dim: Optional[int] = None) -> List[st
     return words
 
 
-def _truncate_namespace(vocab: Vocabulary, namespace: str, size: int) -> None:
-    """Removes the entries of ``namespace`` from index ``size`` on (Vocabulary has no public call
-    for it; tests/models/test_vocabulary_extension.py pins the attributes used)."""
-    index_to_token = vocab._index_to_token[namespace]
-    token_to_index = vocab._token_to_index[namespace]
-    for index in range(size, len(index_to_token)):
-        del token_to_index[index_to_token.pop(index)]
-
-
 class TripletModel(Model):
     """The base of the package's models (CopyMTL, NovelTagging, GraphRel): vocabulary extension
     (module docstring), the readable output and the metrics.
@@ -91,7 +83,7 @@ class TripletModel(Model):
         self._trained_namespace_sizes = {namespace: vocab.get_vocab_size(namespace) for namespace in vocab.get_namespaces()}
 
     @classmethod
-    def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):  # type: ignore[override]
+    def from_params(cls, params, constructor_to_call=None, constructor_to_inspect=None, **extras):
         """As AllenNLP's, after checking every pretrained vectors file of the source embedder (a
         missing or empty file, a vector of the wrong width: one line naming the file and the line,
         where AllenNLP would stop with a bare ``StopIteration`` or skip every line)."""
@@ -120,24 +112,24 @@ class TripletModel(Model):
             raise ConfigurationError(
                 f"embedding sources mapping names {sorted(unknown)}, which this model does not have; its embeddings: {sorted(embeddings)}"
             )
-        embedded = {module._vocab_namespace for module in embeddings.values()}
+        embedded = {compat.embedding_namespace(module) for module in embeddings.values()}
         for namespace, size in self._trained_namespace_sizes.items():
             if namespace not in embedded and self.vocab.get_vocab_size(namespace) > size:
-                _truncate_namespace(self.vocab, namespace, size)
+                compat.truncate_namespace(self.vocab, namespace, size)
         before = {name: module.num_embeddings for name, module in embeddings.items()}
         for name, path in mapping.items():
-            if path not in file_words and self.vocab.get_vocab_size(embeddings[name]._vocab_namespace) > before[name]:
+            if path not in file_words and self.vocab.get_vocab_size(compat.embedding_namespace(embeddings[name])) > before[name]:
                 # a clear error before AllenNLP reads it
                 file_words[path] = set(vector_file_words(path, embeddings[name].get_output_dim()))
         super().extend_embedder_vocab(mapping)
         for name, module in embeddings.items():
             if module.num_embeddings == before[name]:
                 continue
-            namespace = module._vocab_namespace
+            namespace = compat.embedding_namespace(module)
             with_vectors = file_words.get(mapping.get(name, ""), set())
             new = range(before[name], module.num_embeddings)
             without = [i for i in new if self.vocab.get_token_from_index(i, namespace) not in with_vectors]
-            unknown_row = self.vocab.get_token_index(self.vocab._oov_token, namespace)
+            unknown_row = self.vocab.get_token_index(compat.oov_token(self.vocab), namespace)
             with torch.no_grad():
                 module.weight[without] = module.weight[unknown_row].clone()
             logger.info(
@@ -157,7 +149,7 @@ class TripletModel(Model):
                 " (a transformer embeds every word already)"
             )
         embedding = embeddings[WORD_EMBEDDING_PATH]
-        namespace = embedding._vocab_namespace
+        namespace = compat.embedding_namespace(embedding)
         known = self.vocab.get_token_to_index_vocabulary(namespace)
         in_file = vector_file_words(vectors_file, embedding.get_output_dim())
         words = [w for w in dict.fromkeys(in_file) if w not in known]
@@ -172,11 +164,10 @@ class TripletModel(Model):
             raise ConfigurationError(f"word_dropout must be in [0, 1), got {word_dropout}")
         self.word_dropout = word_dropout
         self._unknown_id = self.vocab.get_token_index(DEFAULT_OOV_TOKEN, "tokens")
-        prefix = "token_embedder_"  # how BasicTextFieldEmbedder names its token embedders
         self._undropped_indexers = frozenset(
-            name[len(prefix):]
-            for name, module in (embedder.named_children() if embedder is not None else ())
-            if name.startswith(prefix) and isinstance(module, Embedding) and module._vocab_namespace != "tokens"
+            key
+            for key, module in (compat.token_embedders(embedder).items() if embedder is not None else ())
+            if isinstance(module, Embedding) and compat.embedding_namespace(module) != "tokens"
         )
 
     def _drop_words(self, source_tokens: TextFieldTensors, mask: torch.BoolTensor) -> TextFieldTensors:
@@ -196,7 +187,7 @@ class TripletModel(Model):
                 result[indexer]["tokens"] = ids.masked_fill(dropped, self._unknown_id)
         return result
 
-    def _triplets(self, output: Dict[str, torch.Tensor]) -> List[List[Triplet]]:
+    def _slot_triplets(self, output: Dict[str, torch.Tensor]) -> List[List[Triplet]]:
         """Complete (non-NA) triplets per sentence, in decoding order, repeats removed."""
         columns = [
             output[key].tolist()
@@ -220,7 +211,7 @@ class TripletModel(Model):
         return sentences
 
     def tag_names(self, indices: List[int]) -> List[str]:
-        return [self.vocab.get_token_from_index(i, self.tag_namespace) for i in indices]  # type: ignore[arg-type]
+        return [self.vocab.get_token_from_index(i, self.tag_namespace) for i in indices]
 
     def make_output_human_readable(self, output_dict: Dict[str, Any]) -> Dict[str, Any]:
         readable: Dict[str, Any] = {

@@ -1,4 +1,4 @@
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, Union, cast
 
 import torch
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
@@ -31,6 +31,8 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
         self.rnn = rnn_class(input_size, hidden_size, num_layers=num_layers, bidirectional=True, batch_first=True)
 
     def forward_with_state(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, RnnState]:
+        # the final state: (h, c) of an LSTM, h of a GRU, each (num_layers * 2, batch_size, hidden_size)
+        final: Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]
         if self._use_masked_loop(inputs):
             # shape: (batch_size, seq_len, hidden_size), the directions already averaged
             outputs, final = self._masked_loop(inputs, mask)
@@ -48,7 +50,7 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
             # shape: (num_layers * 2, batch_size, hidden_size) -> (batch_size, hidden_size), last layer
             return (state[-2] + state[-1]) / 2
 
-        if self.cell == "lstm":
+        if isinstance(final, tuple):  # an LSTM
             h, c = final
             return outputs, (average_directions(h), average_directions(c))
         return outputs, (average_directions(final), None)
@@ -60,7 +62,9 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
         # batch size 1); from two sentences on the loop is faster
         return torch.is_grad_enabled() or (self.cell == "lstm" and inputs.size(0) > 1)
 
-    def _masked_loop(self, inputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, Tuple[torch.Tensor, ...]]:
+    def _masked_loop(
+        self, inputs: torch.Tensor, mask: torch.BoolTensor
+    ) -> Tuple[torch.Tensor, Union[torch.Tensor, Tuple[torch.Tensor, torch.Tensor]]]:
         """The bidirectional RNN of ``self.rnn`` (same weights and equations as ``torch.nn.LSTM`` /
         ``GRU``, every layer), step by step with masking: a padding step leaves the state
         unchanged and outputs zeros, so the forward direction ends at each sentence's last token
@@ -75,7 +79,7 @@ class AveragedBidirectionalEncoder(DecoderStateEncoder):
         outputs_averaged = (directions[0] + directions[1]) / 2
         h_final = torch.stack([finals[0][0], finals[1][0]])
         if self.cell == "lstm":
-            return outputs_averaged, (h_final, torch.stack([finals[0][1], finals[1][1]]))
+            return outputs_averaged, (h_final, torch.stack([cast(torch.Tensor, finals[0][1]), cast(torch.Tensor, finals[1][1])]))
         return outputs_averaged, h_final
 
     def _masked_layer(

@@ -34,6 +34,8 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 
+from copymtl_allennlp import compat
+
 # tuning constants (docs/performance.md)
 BLOCK_VALUES = 4_000_000  # gate values (time x batch x 4H) per block of steps of the loop's backward
 MIN_KERNEL_RUN = 3  # in training, shorter runs of steps stay in the step loop (a kernel call lays its weights out again)
@@ -47,15 +49,7 @@ def uses_cpu_kernels(tensor: torch.Tensor) -> bool:
     return tensor.device.type == "cpu" and not torch.is_autocast_enabled("cpu")
 
 
-def _onednn_linear_available() -> bool:
-    return (
-        torch.backends.mkldnn.is_available()
-        and hasattr(torch.ops.mkldnn, "_reorder_linear_weight")
-        and hasattr(torch.ops.mkldnn, "_linear_pointwise")
-    )
-
-
-_ONEDNN_LINEAR = _onednn_linear_available()
+_ONEDNN_LINEAR = compat.onednn_packed_linear_available()
 
 
 def recurrent_product(weight: torch.Tensor, rows: int) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -65,8 +59,7 @@ def recurrent_product(weight: torch.Tensor, rows: int) -> Callable[[torch.Tensor
     otherwise a plain ``matmul``. ``weight`` must not change while the function is used."""
     if _ONEDNN_LINEAR and weight.device.type == "cpu" and weight.dtype == torch.float32:
         # oneDNN's reorder reads any strides: W_hh^T (the backward's product) is laid out without a copy
-        packed = torch.ops.mkldnn._reorder_linear_weight(weight.detach(), rows)
-        return lambda x: torch.ops.mkldnn._linear_pointwise(x, packed, None, "none", [], "")
+        return compat.onednn_packed_linear(weight, rows)
     weight_t = weight.detach().t()
     return lambda x: x.matmul(weight_t)
 
@@ -119,7 +112,7 @@ class _LstmDirection(torch.autograd.Function):
     rows' states stay as they are (their outputs are zero)."""
 
     @staticmethod
-    def forward(ctx, inputs, active, weight_ih, weight_hh, bias, reverse, h0=None, c0=None):  # type: ignore[override]
+    def forward(ctx, inputs, active, weight_ih, weight_hh, bias, reverse, h0=None, c0=None):
         # inputs: time-major (seq_len, batch_size, input_size), rows sorted by length; the state
         # starts from (h0, c0) (batch_size, hidden) where given, from zeros otherwise
         seq_len, batch_size, input_size = inputs.shape
@@ -129,10 +122,10 @@ class _LstmDirection(torch.autograd.Function):
         h = inputs.new_zeros(batch_size, hidden) if h0 is None else h0.clone()
         c = inputs.new_zeros(batch_size, hidden) if c0 is None else c0.clone()
         # per step, what the backward needs: gate activations, previous h and c, tanh(c_t)
-        activations: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
-        previous_h: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
-        previous_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
-        tanh_c: List[torch.Tensor] = [None] * seq_len  # type: ignore[list-item]
+        activations: List[torch.Tensor] = [None] * seq_len
+        previous_h: List[torch.Tensor] = [None] * seq_len
+        previous_c: List[torch.Tensor] = [None] * seq_len
+        tanh_c: List[torch.Tensor] = [None] * seq_len
         keep = any(ctx.needs_input_grad)  # nothing is kept without autograd (inference)
         recurrent = recurrent_product(weight_hh, batch_size)  # h W_hh^T
         for start, end in reversed(blocks) if reverse else blocks:
@@ -160,7 +153,7 @@ class _LstmDirection(torch.autograd.Function):
         return outputs, h, c
 
     @staticmethod
-    def backward(ctx, grad_outputs, grad_h, grad_c):  # type: ignore[override]
+    def backward(ctx, grad_outputs, grad_h, grad_c):
         inputs, weight_ih, weight_hh, *saved = ctx.saved_tensors
         seq_len, batch_size, input_size = inputs.shape
         four_hidden, hidden = weight_hh.shape
@@ -263,9 +256,8 @@ def _lstm_direction_training(
     for start, end, n, kernel in reversed(segments) if reverse else segments:
         if kernel:
             run_inputs = inputs[start:end, :n]
-            run_outputs, h_n, c_n = torch.lstm(
-                run_inputs.flip(0) if reverse else run_inputs,
-                (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, True, False, False,
+            run_outputs, h_n, c_n = compat.fused_lstm(
+                run_inputs.flip(0) if reverse else run_inputs, (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True
             )
             # shape: (end - start, n, hidden), in time order
             run_outputs, h_n, c_n = run_outputs.flip(0) if reverse else run_outputs, h_n[0], c_n[0]
@@ -349,9 +341,9 @@ def _lstm_direction_frozen_padding(
     segments = _kernel_segments(_runs(active), call_cost)
     for start, end, n in reversed(segments) if reverse else segments:
         run_inputs = inputs[start:end, :n]
-        run_outputs, h_n, c_n = torch.lstm(
-            run_inputs.flip(0) if reverse else run_inputs,
-            (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights, True, 1, 0.0, torch.is_grad_enabled(), False, False,
+        run_outputs, h_n, c_n = compat.fused_lstm(
+            run_inputs.flip(0) if reverse else run_inputs, (h[:n].unsqueeze(0), c[:n].unsqueeze(0)), kernel_weights,
+            torch.is_grad_enabled(),
         )
         # shape: (end - start, n, hidden), in time order, zero at padding
         run_outputs = (run_outputs.flip(0) if reverse else run_outputs) * is_token[start:end, :n].unsqueeze(2)
@@ -489,7 +481,7 @@ class RecurrentProducts:
 
 class _LstmCellStep(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, x, h, c, weight_ih, weight_hh, bias, products):  # type: ignore[override]
+    def forward(ctx, x, h, c, weight_ih, weight_hh, bias, products):
         hidden = h.size(1)
         activations = products.forward(h).add_(torch.addmm(bias, x, weight_ih.t()))
         c_new, tanh_c = _activate_gates(activations, c)
@@ -500,7 +492,7 @@ class _LstmCellStep(torch.autograd.Function):
         return h_new, c_new
 
     @staticmethod
-    def backward(ctx, grad_h, grad_c):  # type: ignore[override]
+    def backward(ctx, grad_h, grad_c):
         x, h, c, weight_ih, activations, tanh_c = ctx.saved_tensors
         grad_gates = torch.empty_like(activations)
         grad_c = _gate_gradients(grad_h, grad_c, activations, c, tanh_c, grad_gates)

@@ -13,6 +13,8 @@ weighted by the 1st phase's probability ``P_r(u, v)`` of relation ``r`` between 
 
 Padding tokens have no edges and zero outputs.
 """
+from typing import cast
+
 import torch
 
 
@@ -37,7 +39,7 @@ class BiGcn(torch.nn.Module):
         self.incoming = torch.nn.ModuleList(torch.nn.Linear(sizes[i], hidden_size) for i in range(num_layers))
 
     def get_output_dim(self) -> int:
-        return 2 * self.outgoing[0].out_features
+        return 2 * cast(torch.nn.Linear, self.outgoing[0]).out_features
 
     def forward(self, inputs: torch.Tensor, adjacency: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:
         # with self-loops at real tokens; shape: (batch_size, seq_len, seq_len)

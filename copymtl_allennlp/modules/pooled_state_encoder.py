@@ -1,4 +1,4 @@
-from typing import Tuple
+from typing import Tuple, cast
 
 import torch
 from allennlp.modules.seq2seq_encoders import Seq2SeqEncoder
@@ -26,5 +26,5 @@ class PooledStateEncoder(DecoderStateEncoder):
         # shape: (batch_size, seq_len, hidden_size), zero at padding
         outputs = (inputs if self.projection is None else self.projection(inputs)) * mask.unsqueeze(-1)
         # shape: (batch_size, hidden_size)
-        h = util.masked_mean(outputs, mask.unsqueeze(-1), dim=1)
+        h = util.masked_mean(outputs, cast(torch.BoolTensor, mask.unsqueeze(-1)), dim=1)
         return outputs, (h, torch.zeros_like(h) if self.cell == "lstm" else None)

@@ -1,4 +1,4 @@
-from typing import NamedTuple, Optional, Tuple
+from typing import List, NamedTuple, Optional, Tuple, cast
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -97,12 +97,12 @@ class SetDecoder(torch.nn.Module):
             states = self.reader_norm(queries + read)
         relation_log_probs = torch.log_softmax(at_least_float32(self.relation_classifier(states)), dim=-1)
         # shape: (batch_size, 1, seq_len, width) per pointer, scored against every slot
-        scores = [
-            pointer(states, pointer.project_encoder(encoder_outputs).unsqueeze(1)) for pointer in self.pointers
-        ]
+        pointers = cast(List[CopyScorer], list(self.pointers))
+        scores = [pointer(states, pointer.project_encoder(encoder_outputs).unsqueeze(1)) for pointer in pointers]
         # shape: (batch_size, num_slots, 4, seq_len)
         pointer_scores = at_least_float32(torch.stack(scores, dim=2))
-        pointer_scores = util.replace_masked_values(pointer_scores, mask[:, None, None, :], util.min_value_of_dtype(pointer_scores.dtype))
+        pointer_mask = cast(torch.BoolTensor, mask[:, None, None, :])
+        pointer_scores = util.replace_masked_values(pointer_scores, pointer_mask, util.min_value_of_dtype(pointer_scores.dtype))
         return SetPredictions(relation_log_probs, torch.log_softmax(pointer_scores, dim=-1))
 
     def decode(self, predictions: SetPredictions) -> Tuple[torch.Tensor, ...]:

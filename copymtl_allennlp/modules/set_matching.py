@@ -45,7 +45,7 @@ def matching_cost(
     return -(relation + pointers)
 
 
-def hungarian_match(cost: torch.Tensor, valid: torch.BoolTensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def hungarian_match(cost: torch.Tensor, valid: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The minimum-cost assignment of slots to the valid gold triplets of each sentence
     (``scipy.optimize.linear_sum_assignment``; the costs go to the CPU once per batch).
 

@@ -23,7 +23,7 @@ class _AdditiveScores(torch.autograd.Function):
 
     @staticmethod
     @torch.amp.custom_fwd(device_type="cuda")
-    def forward(ctx, query, keys, v):  # type: ignore[override]
+    def forward(ctx, query, keys, v):
         ctx.save_for_backward(query, keys, v)
         # shape: (batch_size, seq_len, dim)
         s = torch.sigmoid_(query.unsqueeze(1) + keys)
@@ -31,7 +31,7 @@ class _AdditiveScores(torch.autograd.Function):
 
     @staticmethod
     @torch.amp.custom_bwd(device_type="cuda")
-    def backward(ctx, grad_scores):  # type: ignore[override]
+    def backward(ctx, grad_scores):
         query, keys, v = ctx.saved_tensors
         s = torch.sigmoid_(query.unsqueeze(1) + keys)
         grad_v = None

@@ -5,6 +5,7 @@ from allennlp.data import Vocabulary
 from allennlp.modules import ConditionalRandomField
 from allennlp.modules.conditional_random_field import allowed_transitions
 
+from copymtl_allennlp import compat
 from copymtl_allennlp.data.namespaces import TAG_NAMESPACE
 from copymtl_allennlp.modules.precision import at_least_float32
 
@@ -44,7 +45,7 @@ class TaggingHead(torch.nn.Module):
         AllenNLP decodes sentence by sentence, which took about 9% of paper-size inference.
         """
         crf, num_tags = self.crf, self.num_tags
-        allowed = crf._constraint_mask.detach()
+        allowed = compat.crf_constraint_mask(crf).detach()
         penalty = -10000.0 * (1 - allowed)  # what ConditionalRandomField.viterbi_tags adds
 
         def constrained(scores, rows, columns):

@@ -1,5 +1,6 @@
 import warnings
-from typing import Dict, List, Optional
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Tuple, cast
 
 import torch
 from allennlp.common.checks import ConfigurationError
@@ -214,63 +215,64 @@ class TripletDecoder(torch.nn.Module):
         """What every step of one batch reads: the step-independent projections (Eq. 8, computed
         once), the gold classes, the decoder's initial state and empty predictions."""
         batch_size, seq_len, _ = encoder_outputs.shape
-        batch = _Decoding()
-        batch.na_position = seq_len  # the NA copy logit follows the source positions
-        batch.source_mask = source_mask
-        batch.encoder_outputs = encoder_outputs
-        batch.encoder_state = encoder_state
-        # shape: (batch_size, seq_len, embedding_dim): what a copy step feeds the next one
-        batch.embedded_source = self.copied_inputs(embedded_source, encoder_outputs)
-        # shape: (batch_size, seq_len, copy_width); Eq. 8: the encoder half of the copy scorer, once
-        batch.projected_encoder = self.copy_scorer.project_encoder(encoder_outputs)
-        # shape: (batch_size, seq_len + 1): the sentence's positions and NA
-        batch.copy_mask = torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1)
         inference = not torch.is_grad_enabled()
-        # shape: (batch_size, seq_len, hidden_dim); the step-independent half of the attention, once
-        if isinstance(self.attention, StepAdditiveAttention):
-            batch.attention_keys = self.attention.project_matrix(encoder_outputs)
-        if inference:
-            # shape: (batch_size, seq_len, embedding_dim); Eq. 8: the context's half of the input
-            # layer, once (training forms the context itself: neither was faster there)
-            batch.projected_context = self.project_context(encoder_outputs)
-        # the steps read the encoder outputs themselves only for what is not projected once above
-        batch.needs_encoder_outputs = (
-            batch.attention_keys is None or batch.projected_context is None or self.length_scorer is not None
-        )
+        # the step-independent half of the attention, once
+        attention_keys = self.attention.project_matrix(encoder_outputs) if isinstance(self.attention, StepAdditiveAttention) else None
+        # Eq. 8: the context's half of the input layer, once (training forms the context itself:
+        # neither was faster there)
+        projected_context = self.project_context(encoder_outputs) if inference else None
+        gold: Dict[str, torch.Tensor] = {}
         if targets is not None:
-            na_position = batch.na_position
-            batch.gold = {
+            gold = {
                 "relations": targets["relations"].masked_fill(targets["relations"] < 0, self.na_relation),
-                "head_ends": targets["head_ends"].masked_fill(targets["head_ends"] < 0, na_position),
-                "tail_ends": targets["tail_ends"].masked_fill(targets["tail_ends"] < 0, na_position),
+                "head_ends": targets["head_ends"].masked_fill(targets["head_ends"] < 0, seq_len),
+                "tail_ends": targets["tail_ends"].masked_fill(targets["tail_ends"] < 0, seq_len),
             }
             for length_key in ("head_lengths", "tail_lengths"):
                 if length_key in targets:
-                    batch.gold[length_key] = targets[length_key]
-        batch.has_targets = targets is not None
-        batch.truncated_loss = targets is not None and self.na_loss == "first"
-        batch.compact = early_exit and (targets is None or batch.truncated_loss)
+                    gold[length_key] = targets[length_key]
+        truncated_loss = targets is not None and self.na_loss == "first"
         # on a CPU the weights that multiply the state at every step are laid out once for all of
         # the batch's steps: each LSTM cell's W_hh; without autograd also the attention's query weight
         on_cpu = cpu_lstm.uses_cpu_kernels(encoder_outputs)
-        batch.cell_products = [
-            cpu_lstm.RecurrentProducts(cell.weight_hh, batch_size) if self.cell == "lstm" and on_cpu else None
-            for cell in self.cells
-        ]
-        if batch.attention_keys is not None and on_cpu and inference:
-            batch.query_products = self.attention.query_products(batch_size)  # type: ignore[operator]
-        batch.state = self._initial_state(encoder_state, 0)
-        batch.previous_embedding = self.start_embedding.expand(batch_size, -1)
+        query_products = None
+        if attention_keys is not None and on_cpu and inference:
+            query_products = self.attention.query_products(batch_size)
         device = encoder_outputs.device
-        batch.finished = torch.zeros(batch_size, dtype=torch.bool, device=device)
-        batch.loss_done = torch.zeros(batch_size, dtype=torch.bool, device=device)
-        batch.batch_size = batch_size
         no_prediction = torch.full((batch_size, num_triplets), -1, dtype=torch.long, device=device)
-        batch.predicted = {key: no_prediction.clone() for key in ("relations", "head_ends", "tail_ends")}
+        predicted = {key: no_prediction.clone() for key in ("relations", "head_ends", "tail_ends")}
         if self.length_scorer is not None:
-            batch.predicted["head_lengths"] = torch.zeros_like(no_prediction)
-            batch.predicted["tail_lengths"] = torch.zeros_like(no_prediction)
-        return batch
+            predicted["head_lengths"] = torch.zeros_like(no_prediction)
+            predicted["tail_lengths"] = torch.zeros_like(no_prediction)
+        return _Decoding(
+            batch_size=batch_size,
+            na_position=seq_len,  # the NA copy logit follows the source positions
+            source_mask=source_mask,
+            encoder_outputs=encoder_outputs,
+            encoder_state=encoder_state,
+            embedded_source=self.copied_inputs(embedded_source, encoder_outputs),
+            # Eq. 8: the encoder half of the copy scorer, once
+            projected_encoder=self.copy_scorer.project_encoder(encoder_outputs),
+            copy_mask=torch.cat([source_mask, source_mask.new_ones(batch_size, 1)], dim=1),
+            attention_keys=attention_keys,
+            projected_context=projected_context,
+            # the steps read the encoder outputs themselves only for what is not projected once above
+            needs_encoder_outputs=attention_keys is None or projected_context is None or self.length_scorer is not None,
+            cell_products=[
+                cpu_lstm.RecurrentProducts(cast(torch.Tensor, cell.weight_hh), batch_size) if self.cell == "lstm" and on_cpu else None
+                for cell in self.cells
+            ],
+            query_products=query_products,
+            has_targets=targets is not None,
+            gold=gold,
+            truncated_loss=truncated_loss,
+            compact=early_exit and (targets is None or truncated_loss),
+            state=self._initial_state(encoder_state, 0),
+            previous_embedding=self.start_embedding.expand(batch_size, -1),
+            finished=torch.zeros(batch_size, dtype=torch.bool, device=device),
+            loss_done=torch.zeros(batch_size, dtype=torch.bool, device=device),
+            predicted=predicted,
+        )
 
     def _advance(self, batch: "_Decoding", triplet: int) -> torch.Tensor:
         """One decoder step (Eq. 2) over the sentences still decoded; returns ``h_t``."""
@@ -318,6 +320,7 @@ class TripletDecoder(torch.nn.Module):
         if block_repeats and role == TAIL and triplet > 0:
             # shape: (rows, triplet + 1) each: what is recorded so far, this relation last
             relations, head_ends, tail_ends = (batch.recorded(k)[:, : triplet + 1] for k in ("relations", "head_ends", "tail_ends"))
+            assert batch.head_position is not None, "a tail step follows a head step"
             repeated = self._repeated_tails(
                 relations[:, :-1], head_ends[:, :-1], tail_ends[:, :-1], relations[:, -1], batch.head_position,
                 batch.na_position + 1,
@@ -537,11 +540,11 @@ class TripletDecoder(torch.nn.Module):
         if not self.multi:
             return encoder_state
         # MultiDecoder: (h_enc + state of the previous decoder) / 2; the first from h_enc / 2
+        h, c = encoder_state
         if previous is None or triplet == 0:
-            return tuple(None if s is None else s / 2 for s in encoder_state)  # type: ignore[return-value]
-        return tuple(
-            None if s is None else (s + p) / 2 for s, p in zip(encoder_state, previous)
-        )  # type: ignore[return-value]
+            return h / 2, None if c is None else c / 2
+        previous_h, previous_c = previous
+        return (h + previous_h) / 2, None if c is None or previous_c is None else (c + previous_c) / 2
 
     def _step(
         self,
@@ -549,7 +552,7 @@ class TripletDecoder(torch.nn.Module):
         previous_embedding: torch.Tensor,
         state: RnnState,
         encoder_outputs: torch.Tensor,
-        source_mask: torch.BoolTensor,
+        source_mask: torch.Tensor,
         attention_keys: Optional[torch.Tensor] = None,
         products: Optional[cpu_lstm.RecurrentProducts] = None,
         projected_context: Optional[torch.Tensor] = None,
@@ -560,7 +563,7 @@ class TripletDecoder(torch.nn.Module):
         query = query_products.forward(state[0]) if query_products is not None else None
         # shape: (batch_size, seq_len)
         if attention_keys is not None:
-            attention_weights = self.attention.attend(state[0], attention_keys, source_mask, query)  # type: ignore[operator]
+            attention_weights = self.attention.attend(state[0], attention_keys, source_mask, query)
         else:
             attention_weights = self.attention(state[0], encoder_outputs, source_mask)
         if projected_context is not None:
@@ -574,7 +577,9 @@ class TripletDecoder(torch.nn.Module):
             # shape: (batch_size, embedding_dim)
             cell_input = self.input_projection(torch.cat([previous_embedding, context], dim=-1))
         if self.cell == "lstm":
-            return cell(cell_input, state) if products is None else cpu_lstm.lstm_cell_step(cell, cell_input, state, products)
+            if products is None:
+                return cell(cell_input, state)
+            return cpu_lstm.lstm_cell_step(cast(torch.nn.LSTMCell, cell), cell_input, cast(Tuple[torch.Tensor, torch.Tensor], state), products)
         return cell(cell_input, state[0]), None
 
     def _relation_logits(self, hidden: torch.Tensor) -> torch.Tensor:
@@ -591,7 +596,7 @@ class TripletDecoder(torch.nn.Module):
     def _repeated_tails(
         relations: torch.Tensor, head_ends: torch.Tensor, tail_ends: torch.Tensor,
         relation: torch.Tensor, head_end: torch.Tensor, width: int,
-    ) -> torch.BoolTensor:
+    ) -> torch.Tensor:
         """The tail positions that would repeat an earlier triplet: ``relations``, ``head_ends``,
         ``tail_ends`` (group, earlier triplets; -1 for NA) and this triplet's ``relation`` and
         ``head_end`` (group,); returns (group, width), true at the tail end of every earlier
@@ -600,21 +605,22 @@ class TripletDecoder(torch.nn.Module):
         same = (relations == relation.unsqueeze(1)) & (head_ends == head_end.unsqueeze(1)) & (tail_ends >= 0)
         # shape: (group, earlier triplets, width)
         tails = torch.nn.functional.one_hot(tail_ends.clamp(min=0), width).bool()
-        return (tails & same.unsqueeze(2)).any(dim=1)  # type: ignore[return-value]
+        return (tails & same.unsqueeze(2)).any(dim=1)
 
     def _allowed_copies(
-        self, copy_mask: torch.BoolTensor, role: int, head_position: Optional[torch.Tensor],
-        repeated: Optional[torch.BoolTensor] = None,
-    ) -> torch.BoolTensor:
+        self, copy_mask: torch.Tensor, role: int, head_position: Optional[torch.Tensor],
+        repeated: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """The positions a copy step may choose: the sentence and NA; at a tail step with CopyRE's
         mask M, not the head just predicted (NA stays allowed); never a ``repeated`` tail."""
         if repeated is not None:
-            copy_mask = copy_mask & ~repeated  # type: ignore[assignment]
+            copy_mask = copy_mask & ~repeated
         if role != TAIL or not self.mask_head_at_tail:
             return copy_mask
+        assert head_position is not None, "a tail step follows a head step"
         na_position = copy_mask.size(1) - 1
-        is_head = torch.nn.functional.one_hot(head_position, na_position + 1).bool()  # type: ignore[arg-type]
-        return copy_mask & ~(is_head & (head_position < na_position).unsqueeze(1))  # type: ignore[operator]
+        is_head = torch.nn.functional.one_hot(head_position, na_position + 1).bool()
+        return copy_mask & ~(is_head & (head_position < na_position).unsqueeze(1))
 
     def copied_inputs(self, embedded_source: torch.Tensor, encoder_outputs: torch.Tensor) -> torch.Tensor:
         """What a copy step of position i feeds the next step: the word embedding (``word``) or
@@ -680,21 +686,66 @@ class TripletDecoder(torch.nn.Module):
         return -log_probs.gather(1, length_class).squeeze(1) * is_entity
 
 
+@dataclass
 class _Decoding:
     """The per-batch tensors of one :meth:`TripletDecoder.forward`, and the sentences that are
     still decoded: with ``early_exit`` a sentence whose prediction and loss are complete leaves
-    (:meth:`leave`), and every later step runs over the rest only."""
+    (:meth:`leave`), and every later step runs over the rest only. ``rows`` below is the number of
+    sentences still decoded (``batch_size`` until one leaves)."""
 
-    def __init__(self) -> None:
-        self.attention_keys: Optional[torch.Tensor] = None
-        self.projected_context: Optional[torch.Tensor] = None
-        self.query_products: Optional[cpu_lstm.RecurrentProducts] = None
-        self.gold: Dict[str, torch.Tensor] = {}
-        self.step_losses: List[torch.Tensor] = []
-        self.head_position: Optional[torch.Tensor] = None
-        # the batch row of each decoded sentence; None while every sentence is decoded
-        self.rows: Optional[torch.Tensor] = None
-        self.all_left = False
+    # sentences of the batch, and the class of an NA copy (seq_len: it follows the source positions)
+    batch_size: int
+    na_position: int
+    # shape: (rows, seq_len), bool
+    source_mask: torch.Tensor
+    # shape: (rows, seq_len, hidden_dim); kept up to date only where ``needs_encoder_outputs``
+    encoder_outputs: torch.Tensor
+    # (h, c), each (rows, hidden_dim); c is None for a GRU
+    encoder_state: RnnState
+    # shape: (rows, seq_len, embedding_dim): what a copy step feeds the next step
+    embedded_source: torch.Tensor
+    # shape: (rows, seq_len, copy_width): Eq. 8, the encoder half of the copy scorer
+    projected_encoder: torch.Tensor
+    # shape: (rows, seq_len + 1), bool: the sentence's positions and NA
+    copy_mask: torch.Tensor
+    # shape: (rows, seq_len, hidden_dim): the attention's step-independent half (additive attention only)
+    attention_keys: Optional[torch.Tensor]
+    # shape: (rows, seq_len, embedding_dim): Eq. 8, the context's half of the input layer (inference only)
+    projected_context: Optional[torch.Tensor]
+    # whether a step reads encoder_outputs itself (so leave() must keep it in step)
+    needs_encoder_outputs: bool
+    # per decoder cell, W_hh laid out once for the CPU kernels (LSTM on a CPU), else None
+    cell_products: List[Optional[cpu_lstm.RecurrentProducts]]
+    # the attention's query weight laid out once (CPU inference), else None
+    query_products: Optional[cpu_lstm.RecurrentProducts]
+    # whether the batch has targets; their classes, NA as the decoder's NA classes:
+    # relations (rows, max_triplets), head_ends / tail_ends (rows, max_triplets), and with CopyRE'5
+    # head_lengths / tail_lengths (rows, max_triplets)
+    has_targets: bool
+    gold: Dict[str, torch.Tensor]
+    # na_loss "first": a sentence's loss ends at its first gold NA relation
+    truncated_loss: bool
+    # whether sentences leave the batch once complete (early exit)
+    compact: bool
+    # the decoder's (h, c), each (rows, hidden_dim)
+    state: RnnState
+    # shape: (rows, embedding_dim): the input of the next step
+    previous_embedding: torch.Tensor
+    # shape: (rows,): the sentence's decoding has met an NA relation
+    finished: torch.Tensor
+    # shape: (rows,): the sentence's loss is complete (na_loss "first")
+    loss_done: torch.Tensor
+    # "relations", "head_ends", "tail_ends" (and CopyRE'5's "head_lengths", "tail_lengths"), each
+    # (batch_size, num_triplets), every sentence of the batch
+    predicted: Dict[str, torch.Tensor]
+    # shape: (batch_size,) each: the loss of every step so far
+    step_losses: List[torch.Tensor] = field(default_factory=list)
+    # shape: (rows,): the head's copied position, which the tail step follows on
+    head_position: Optional[torch.Tensor] = None
+    # shape: (rows,): the batch row of each decoded sentence; None while every sentence is decoded
+    rows: Optional[torch.Tensor] = None
+    # every sentence has left
+    all_left: bool = False
 
     def record(self, key: str, triplet: int, values: torch.Tensor) -> None:
         if self.rows is None:

@@ -1,7 +1,6 @@
 import json
 import logging
 import os
-import sys
 from typing import Any, List, NamedTuple, Optional, Sequence, Union
 
 from allennlp.common.checks import ConfigurationError
@@ -12,6 +11,7 @@ from allennlp.data.tokenizers import Tokenizer
 from allennlp.models import Model
 from allennlp.predictors import Predictor
 
+from copymtl_allennlp import compat
 from copymtl_allennlp.archives import ArchiveError, opened_archive
 from copymtl_allennlp.data.formats import token_problem
 from copymtl_allennlp.data.tokenizers import SpacyRulesTokenizer
@@ -27,7 +27,7 @@ def load_extractor(archive_path: str, cuda_device: int = -1, vectors: Optional[s
     vectors (:meth:`~copymtl_allennlp.models.triplet_model.TripletModel.add_pretrained_words`)."""
     check_device(cuda_device)
     check_archive(archive_path)
-    return Predictor.from_path(archive_path, "copymtl", cuda_device=cuda_device, vectors=vectors)  # type: ignore[return-value]
+    return Predictor.from_path(archive_path, "copymtl", cuda_device=cuda_device, vectors=vectors)
 
 
 def check_device(cuda_device: int) -> None:
@@ -105,14 +105,11 @@ def _line_numbers_of_caller_file() -> Optional[_LineNumbers]:
     calls ``load_line``; the predictor reads the same file (``_input_file``, opened as AllenNLP opens
     it) to number lines as the file does. tests/test_bad_input.py pins this through ``allennlp
     predict`` itself."""
-    from allennlp.commands.predict import _PredictManager
-
-    frame = sys._getframe(2)  # load_line's caller
-    manager = frame.f_locals.get("self")
-    if not isinstance(manager, _PredictManager) or getattr(manager, "_input_file", "-") == "-":
+    path = compat.predict_input_file_of_caller(2)  # load_line's caller
+    if path is None:
         return None
     non_blank, total = [], 0
-    with open_compressed(cached_path(manager._input_file)) as handle:
+    with open_compressed(cached_path(path)) as handle:
         for total, line in enumerate(handle, 1):
             if not line.isspace():
                 non_blank.append(total)
@@ -142,7 +139,7 @@ class CopyMTLPredictor(Predictor):
     ) -> None:
         super().__init__(model, dataset_reader)
         if vectors is not None:
-            added = model.add_pretrained_words(vectors)  # type: ignore[operator]
+            added = model.add_pretrained_words(vectors)
             logger.info("%s: %d words that training never saw added with their vectors", vectors, added)
         self._tokenizer = tokenizer or SpacyRulesTokenizer()
         self._lines_read = 0
@@ -208,7 +205,7 @@ class CopyMTLPredictor(Predictor):
         for index, record in enumerate(inputs):
             if isinstance(record, _InputLine) and record.blank_lines:
                 outputs[index] = _OutputLine(outputs[index], record.line, record.blank_lines)
-        return outputs  # type: ignore[return-value]
+        return outputs
 
     def __call__(
         self,
@@ -282,7 +279,7 @@ class CopyMTLPredictor(Predictor):
         problem = token_problem(tokens)
         if problem:
             raise ValueError(f"{where}: {problem}")
-        return self._dataset_reader.text_to_instance(tokens)  # type: ignore[call-arg]
+        return self._dataset_reader.text_to_instance(tokens)
 
 
 def _kind(value: Any) -> str:

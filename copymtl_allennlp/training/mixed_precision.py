@@ -34,6 +34,8 @@ from allennlp.common.util import int_to_device
 from allennlp.training.gradient_descent_trainer import GradientDescentTrainer
 from allennlp.training.trainer import Trainer
 
+from copymtl_allennlp import compat
+
 logger = logging.getLogger(__name__)
 
 AMP_DTYPES: Dict[str, torch.dtype] = {"float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -46,7 +48,7 @@ def amp_dtype_of(name: str) -> torch.dtype:
     return AMP_DTYPES[name]
 
 
-_BASE_FROM_PARTIAL_OBJECTS = GradientDescentTrainer.from_partial_objects.__func__  # type: ignore[attr-defined]
+_BASE_FROM_PARTIAL_OBJECTS = GradientDescentTrainer.from_partial_objects.__func__
 
 
 def _check_keys(unknown: Dict[str, Any]) -> None:
@@ -98,7 +100,7 @@ def _signature() -> inspect.Signature:
 _SUPPLIED = {"cls", "kwargs", "model", "serialization_dir", "data_loader", "validation_data_loader", "local_rank"}
 
 
-_from_partial_objects.__signature__ = _signature()  # type: ignore[attr-defined]
+compat.set_signature(_from_partial_objects, _signature())
 
 
 @Trainer.register("mixed_precision", constructor="from_partial_objects")
@@ -108,7 +110,7 @@ class MixedPrecisionTrainer(GradientDescentTrainer):
 
     amp_dtype: Optional[torch.dtype] = None
 
-    from_partial_objects = classmethod(_from_partial_objects)  # type: ignore[assignment]
+    from_partial_objects = classmethod(_from_partial_objects)
 
     def autocast(self) -> ContextManager:
         """The context of a forward pass: bfloat16 autocast on a GPU; nothing otherwise (float16

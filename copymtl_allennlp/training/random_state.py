@@ -16,7 +16,7 @@ the middle of an epoch (``save_every_num_batches``) restores the batch order of 
 its dropout draws.
 """
 import random
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple, cast
 
 import numpy
 import torch
@@ -24,11 +24,14 @@ import torch.distributed as dist
 from allennlp.common.util import is_distributed
 from allennlp.training.callbacks import TrainerCallback
 
+from copymtl_allennlp import compat
+
 
 def capture_random_state() -> Dict[str, Any]:
     """The state of Python's, NumPy's and torch's generators, as plain values and tensors (so that
     torch's ``weights_only`` loading of a checkpoint reads them)."""
-    kind, keys, position, has_gauss, cached_gauss = numpy.random.get_state()
+    # the legacy tuple form (numpy's default)
+    kind, keys, position, has_gauss, cached_gauss = cast(Tuple[str, numpy.ndarray, int, int, float], numpy.random.get_state())
     state: Dict[str, Any] = {
         "python": random.getstate(),
         "numpy": [kind, torch.from_numpy(keys.astype(numpy.int64)), position, has_gauss, cached_gauss],
@@ -60,7 +63,8 @@ class _RestoreBeforeFirstTrainedEpoch:
         self._state: Optional[Dict[str, Any]] = state
 
     def __iter__(self):
-        if self._state is not None and self._trainer._epochs_completed >= self._trainer._start_after_epochs_completed:
+        completed, start_after = compat.trainer_epochs(self._trainer)
+        if self._state is not None and completed >= start_after:
             restore_random_state(self._state)
             self._state = None
             self._trainer.data_loader = self._data_loader  # nothing more to do: unwrap

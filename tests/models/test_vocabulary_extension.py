@@ -10,12 +10,11 @@ from allennlp.commands.evaluate import evaluate_from_archive
 from allennlp.commands.train import train_model_from_file
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
-from allennlp.data import Vocabulary
 from allennlp.models.archival import load_archive
 
 from copymtl_allennlp import load_extractor
 from copymtl_allennlp.data.namespaces import UNSEEN_RELATION
-from copymtl_allennlp.models.triplet_model import WORD_EMBEDDING_PATH, _truncate_namespace
+from copymtl_allennlp.models.triplet_model import WORD_EMBEDDING_PATH
 from tests.conftest import FIXTURES, ROOT
 
 TRAIN = FIXTURES / "data" / "sentences.jsonl"
@@ -157,13 +156,6 @@ def test_bad_vectors_files_are_named(archive, tmp_path):
         load_extractor(archive, vectors=str(empty))
     with pytest.raises(ConfigurationError, match=f"^{re.escape(str(wrong))}, line 1: a vector of 2 values, the embedding has 8"):
         load_extractor(archive, vectors=str(wrong))
-
-
-def test_truncate_namespace_uses_the_vocabulary_attributes_it_names():
-    vocab = Vocabulary({"labels": {"a": 1, "b": 1, "c": 1}}, non_padded_namespaces=["labels"])
-    _truncate_namespace(vocab, "labels", 2)
-    assert vocab.get_token_to_index_vocabulary("labels") == {"a": 0, "b": 1}
-    assert vocab.get_index_to_token_vocabulary("labels") == {0: "a", 1: "b"}
 
 
 def test_error_analysis_counts_what_the_vocabulary_lacks(archive, corpus, monkeypatch, tmp_path):
