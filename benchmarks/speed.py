@@ -116,12 +116,18 @@ def counted_flops(model: Model, instances: List, batch_size: int = 100) -> Dict[
     ``FlopCounterMode`` (matrix products and convolutions), per sentence."""
     counter = FlopCounterMode(display=False)
     was_training = model.training
+    requires_grad = {name: p.requires_grad for name, p in model.named_parameters()}
     model.eval()
+    # parameters that do not require gradients: torch's module tracker (in FlopCounterMode) fails on
+    # a view of a parameter made without autograd (the set decoder's slot queries)
+    model.requires_grad_(False)
     with torch.no_grad(), counter:
         for start in range(0, len(instances), batch_size):
             batch = Batch(instances[start : start + batch_size])
             batch.index_instances(model.vocab)
             model(**batch.as_tensor_dict())
+    for name, parameter in model.named_parameters():
+        parameter.requires_grad_(requires_grad[name])
     model.train(was_training)
     return {"total": counter.get_total_flops() / len(instances)}
 
