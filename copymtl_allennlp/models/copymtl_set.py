@@ -124,12 +124,14 @@ class CopyMTLSet(TripletModel):
         embedded = self.dropout(self.source_embedder(source_tokens))
         # shape: (batch_size, seq_len, hidden_dim)
         encoder_outputs = self.dropout(self.encoder(embedded, mask))
-        predictions = self.decoder(encoder_outputs, mask)
+        # the whole distributions where a loss is computed; at prediction the decoder scores the
+        # pointers of the non-NA slots only (the same triplets)
+        predictions = self.decoder(encoder_outputs, mask) if target_relations is not None else None
         # shape: (batch_size, seq_len, num_tags)
         head = self.tagging_head
         emissions = head(encoder_outputs) if head is not None else None
         output: Dict[str, Any] = {}
-        if target_relations is not None and target_head_ends is not None and target_tail_ends is not None:
+        if predictions is not None and target_relations is not None and target_head_ends is not None and target_tail_ends is not None:
             if target_head_lengths is None or target_tail_lengths is None:
                 raise ConfigurationError("the set decoder needs the entity starts: give the reader 'entity_lengths: true'")
             self._check_slots(target_relations, metadata)
@@ -151,7 +153,8 @@ class CopyMTLSet(TripletModel):
             if self.training:
                 return output
         names = ("predicted_relations", "predicted_head_starts", "predicted_head_ends", "predicted_tail_starts", "predicted_tail_ends")
-        output.update(zip(names, self.decoder.decode(predictions)))
+        decoded = self.decoder.decode(predictions) if predictions is not None else self.decoder.predict(encoder_outputs, mask)
+        output.update(zip(names, decoded))
         if head is not None and emissions is not None:
             tags = head.decode(emissions, mask)
             output["predicted_tags"] = tags

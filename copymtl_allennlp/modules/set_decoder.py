@@ -87,23 +87,36 @@ class SetDecoder(torch.nn.Module):
 
     def forward(self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor) -> SetPredictions:
         """``encoder_outputs``: (batch_size, seq_len, input_dim); ``mask``: (batch_size, seq_len)."""
+        states = self.read(encoder_outputs, mask)
+        projected = [pointer.project_encoder(encoder_outputs).unsqueeze(1) for pointer in self._pointers()]
+        # shape: (batch_size, num_slots, 4, seq_len), each slot against every position
+        pointer_log_probs = self._pointer_log_probs(states, projected, mask[:, None, None, :])
+        return SetPredictions(self.relation_log_probs(states), pointer_log_probs)
+
+    def read(self, encoder_outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """The slot states after reading the sentence, (batch_size, num_slots, input_dim)."""
         batch_size = encoder_outputs.size(0)
         # shape: (batch_size, num_slots, input_dim)
         queries = self.slots.unsqueeze(0).expand(batch_size, -1, -1)
         if self.slot_reader == "transformer":
-            states = self.reader(queries, encoder_outputs, memory_key_padding_mask=~mask)
-        else:
-            read, _ = self.reader(queries, encoder_outputs, encoder_outputs, key_padding_mask=~mask, need_weights=False)
-            states = self.reader_norm(queries + read)
-        relation_log_probs = torch.log_softmax(at_least_float32(self.relation_classifier(states)), dim=-1)
-        # shape: (batch_size, 1, seq_len, width) per pointer, scored against every slot
-        pointers = cast(List[CopyScorer], list(self.pointers))
-        scores = [pointer(states, pointer.project_encoder(encoder_outputs).unsqueeze(1)) for pointer in pointers]
-        # shape: (batch_size, num_slots, 4, seq_len)
-        pointer_scores = at_least_float32(torch.stack(scores, dim=2))
-        pointer_mask = cast(torch.BoolTensor, mask[:, None, None, :])
-        pointer_scores = util.replace_masked_values(pointer_scores, pointer_mask, util.min_value_of_dtype(pointer_scores.dtype))
-        return SetPredictions(relation_log_probs, torch.log_softmax(pointer_scores, dim=-1))
+            return self.reader(queries, encoder_outputs, memory_key_padding_mask=~mask)
+        read, _ = self.reader(queries, encoder_outputs, encoder_outputs, key_padding_mask=~mask, need_weights=False)
+        return self.reader_norm(queries + read)
+
+    def relation_log_probs(self, states: torch.Tensor) -> torch.Tensor:
+        """Log-probabilities of the relations and NA (last), (..., num_relations + 1)."""
+        return torch.log_softmax(at_least_float32(self.relation_classifier(states)), dim=-1)
+
+    def _pointers(self) -> List[CopyScorer]:
+        return cast(List[CopyScorer], list(self.pointers))
+
+    def _pointer_log_probs(self, states: torch.Tensor, projected: List[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """The four pointer distributions of ``states`` (..., input_dim) over the positions, each
+        pointer's projected encoder outputs (Eq. 8) in ``projected`` (..., seq_len, width, broadcast
+        against the states), ``mask`` broadcast to the result (..., 4, seq_len)."""
+        scores = at_least_float32(torch.stack([pointer(states, p) for pointer, p in zip(self._pointers(), projected)], dim=-2))
+        scores = util.replace_masked_values(scores, cast(torch.BoolTensor, mask), util.min_value_of_dtype(scores.dtype))
+        return torch.log_softmax(scores, dim=-1)
 
     def decode(self, predictions: SetPredictions) -> Tuple[torch.Tensor, ...]:
         """Every slot's triplet: relation index (``-1`` for NA), head start, head end, tail start,
@@ -114,6 +127,25 @@ class SetDecoder(torch.nn.Module):
         head_starts, head_ends = best_spans(pointers[:, :, 0], pointers[:, :, 1])
         tail_starts, tail_ends = best_spans(pointers[:, :, 2], pointers[:, :, 3])
         return tuple(value.masked_fill(na, -1) for value in (relations, head_starts, head_ends, tail_starts, tail_ends))
+
+    def predict(self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, ...]:
+        """What :meth:`decode` gives for :meth:`forward`'s predictions, with the pointers scored for
+        the slots that predict a relation only (the NA slots' spans are never read): at inference
+        most slots are NA, and the pointers are most of the decoder's work."""
+        states = self.read(encoder_outputs, mask)
+        relations = self.relation_log_probs(states).argmax(dim=-1)
+        spans = [torch.full_like(relations, -1) for _ in range(4)]
+        # the sentence and slot of every relation
+        sentence, slot = (relations != self.num_relations).nonzero(as_tuple=True)
+        if sentence.numel():
+            # shape: (found, seq_len, width) per pointer: each sentence projected once, then gathered
+            projected = [pointer.project_encoder(encoder_outputs)[sentence] for pointer in self._pointers()]
+            # shape: (found, 4, seq_len)
+            pointer_log_probs = self._pointer_log_probs(states[sentence, slot], projected, mask[sentence].unsqueeze(1))
+            found = best_spans(pointer_log_probs[:, 0], pointer_log_probs[:, 1]) + best_spans(pointer_log_probs[:, 2], pointer_log_probs[:, 3])
+            for values, positions in zip(spans, found):
+                values[sentence, slot] = positions
+        return (relations.masked_fill(relations == self.num_relations, -1), *spans)
 
 
 def best_spans(start_log_probs: torch.Tensor, end_log_probs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

@@ -168,3 +168,22 @@ def test_configuration_errors():
         SetDecoder(input_dim=4, num_relations=2, slot_reader="lstm")
     with pytest.raises(ConfigurationError, match="divisible"):
         SetDecoder(input_dim=6, num_relations=2, num_heads=4)
+
+
+@pytest.mark.parametrize("slot_reader", ["attention", "transformer"])
+def test_predict_scores_only_the_relation_slots_and_gives_what_decode_gives(slot_reader):
+    torch.manual_seed(3)
+    decoder = SetDecoder(input_dim=8, num_relations=2, num_slots=6, slot_reader=slot_reader, num_layers=1, num_heads=2, dropout=0.0).eval()
+    outputs = torch.randn(3, 7, 8)
+    mask = torch.tensor([[True] * 7, [True] * 5 + [False] * 2, [True] * 2 + [False] * 5])
+    with torch.no_grad():
+        # a bias that makes some slots NA and others not
+        decoder.relation_classifier.bias.copy_(torch.tensor([0.0, 0.0, 0.3]))
+        full = decoder.decode(decoder(outputs, mask))
+        sparse = decoder.predict(outputs, mask)
+    assert (full[0] >= 0).any() and (full[0] < 0).any()
+    for expected, got in zip(full, sparse):
+        assert torch.equal(expected, got)
+    with torch.no_grad():  # every slot NA
+        decoder.relation_classifier.bias.copy_(torch.tensor([0.0, 0.0, 100.0]))
+        assert all((values == -1).all() for values in decoder.predict(outputs, mask))
