@@ -9,12 +9,11 @@ from allennlp.nn import InitializerApplicator, util
 
 from copymtl_allennlp import compat
 from copymtl_allennlp.data.namespaces import NA_POSITION, RELATION_NAMESPACE, TAG_NAMESPACE, UNSEEN_RELATION
-from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
+from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.copy_scorer import CopyScorer
 from copymtl_allennlp.modules.decoder_state_encoder import DecoderStateEncoder
 from copymtl_allennlp.modules.step_attention import StepAdditiveAttention
-from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.modules.triplet_decoder import FEEDING, TripletDecoder
 
 
@@ -178,17 +177,13 @@ class CopyMTL(TripletModel):
             output_dropout=decoder_dropout,
         )
         self.entity_starts = entity_starts
-        self.tagging_head = TaggingHead(vocab, hidden_dim) if tagging_head else None
-        self.tagging_loss_weight = tagging_loss_weight
+        self.set_tagging_head(hidden_dim, tagging_head, tagging_loss_weight)
         self.feeding = feeding
         self.gold_ratio = gold_ratio
         self.beam_size = beam_size
         self.max_decoding_triplets = max_decoding_triplets or max_triplets
         self.block_repeated_triplets = block_repeated_triplets
         self._triplet_f1 = TripletF1(known_relations=vocab.get_token_to_index_vocabulary(RELATION_NAMESPACE))
-        self._tagging_f1 = (
-            DistributedSpanF1(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
-        )
         initializer(self)
 
     def forward(
@@ -263,12 +258,8 @@ class CopyMTL(TripletModel):
             predicted_tail_ends=decoded["tail_ends"],
         )
 
-        if head is not None and emissions is not None and not self.training:
-            tags = head.decode(emissions, mask)
-            output["predicted_tags"] = tags
-            if entity_tags is not None and self._tagging_f1 is not None:
-                one_hot = torch.nn.functional.one_hot(tags, head.num_tags).float()
-                self._tagging_f1(one_hot, entity_tags, mask)
+        if emissions is not None and not self.training:
+            self._predict_tags(output, emissions, entity_tags, mask)
         if self.entity_starts == "tags":
             if head is not None and not self.training:
                 starts = head.entity_starts(output["predicted_tags"])
@@ -285,9 +276,7 @@ class CopyMTL(TripletModel):
 
         if not self.training:
             output["triplets"] = self._slot_triplets(output)
-            output["tokens"] = [m["tokens"] for m in metadata]
-            if metadata and "gold_triplets" in metadata[0]:
-                self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
+            self._score_triplets(output, metadata)
         return output
 
     @staticmethod

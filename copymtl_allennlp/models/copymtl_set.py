@@ -8,11 +8,10 @@ from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
 from allennlp.nn import InitializerApplicator, util
 
 from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE, TAG_NAMESPACE
-from copymtl_allennlp.metrics import DistributedSpanF1, TripletF1
+from copymtl_allennlp.metrics import TripletF1
 from copymtl_allennlp.models.triplet_model import TripletModel
 from copymtl_allennlp.modules.set_decoder import SetDecoder
 from copymtl_allennlp.modules.set_matching import set_loss
-from copymtl_allennlp.modules.tagging_head import TaggingHead
 
 
 @Model.register("copymtl_set")
@@ -98,12 +97,8 @@ class CopyMTLSet(TripletModel):
             pre_norm=pre_norm,
         )
         self.na_weight = na_weight
-        self.tagging_head = TaggingHead(vocab, hidden_dim) if tagging_head else None
-        self.tagging_loss_weight = tagging_loss_weight
+        self.set_tagging_head(hidden_dim, tagging_head, tagging_loss_weight)
         self._triplet_f1 = TripletF1(known_relations=vocab.get_token_to_index_vocabulary(RELATION_NAMESPACE))
-        self._tagging_f1 = (
-            DistributedSpanF1(vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
-        )
         initializer(self)
 
     def forward(
@@ -155,16 +150,10 @@ class CopyMTLSet(TripletModel):
         names = ("predicted_relations", "predicted_head_starts", "predicted_head_ends", "predicted_tail_starts", "predicted_tail_ends")
         decoded = self.decoder.decode(predictions) if predictions is not None else self.decoder.predict(encoder_outputs, mask)
         output.update(zip(names, decoded))
-        if head is not None and emissions is not None:
-            tags = head.decode(emissions, mask)
-            output["predicted_tags"] = tags
-            if entity_tags is not None and self._tagging_f1 is not None:
-                one_hot = torch.nn.functional.one_hot(tags, head.num_tags).float()
-                self._tagging_f1(one_hot, entity_tags, mask)
+        if emissions is not None:
+            self._predict_tags(output, emissions, entity_tags, mask)
         output["triplets"] = self._slot_triplets(output)
-        output["tokens"] = [m["tokens"] for m in metadata]
-        if metadata and "gold_triplets" in metadata[0]:
-            self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
+        self._score_triplets(output, metadata)
         return output
 
     def _check_slots(self, target_relations: torch.Tensor, metadata: List[Dict[str, Any]]) -> None:

@@ -136,11 +136,9 @@ class GraphRel(TripletModel):
             if self.training:
                 return output
         tag_scores, relation_scores = phases[-1]
-        output["tokens"] = [m["tokens"] for m in metadata]
         output["predicted_tags"] = tag_scores.argmax(dim=-1)
-        output["triplets"] = self._triplets(output["predicted_tags"], torch.softmax(relation_scores, dim=-1), output["tokens"])
-        if metadata and "gold_triplets" in metadata[0]:
-            self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
+        output["triplets"] = self._triplets(output["predicted_tags"], torch.softmax(relation_scores, dim=-1), [m["tokens"] for m in metadata])
+        self._score_triplets(output, metadata)
         return output
 
     @staticmethod

@@ -86,12 +86,10 @@ class NovelTagging(TripletModel):
         # shape: (batch_size, seq_len)
         predicted = scores.argmax(dim=-1).masked_fill(~mask, self._outside)
         output["predicted_tags"] = predicted
-        output["tokens"] = [m["tokens"] for m in metadata]
         output["triplets"] = [
-            triplets_from_tags(self.tag_names(row[: len(tokens)])) for row, tokens in zip(predicted.tolist(), output["tokens"])
+            triplets_from_tags(self.tag_names(row[: len(m["tokens"])])) for row, m in zip(predicted.tolist(), metadata)
         ]
-        if metadata and "gold_triplets" in metadata[0]:
-            self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
+        self._score_triplets(output, metadata)
         return output
 
     def bias_loss(self, scores: torch.Tensor, tags: torch.Tensor, mask: torch.BoolTensor) -> torch.Tensor:

@@ -142,9 +142,7 @@ class TPLinker(TripletModel):
             list(dict.fromkeys(Triplet(self.vocab.get_token_from_index(r, RELATION_NAMESPACE), head, tail) for r, head, tail in sentence))
             for sentence in predicted
         ]
-        output["tokens"] = [m["tokens"] for m in metadata]
-        if metadata and "gold_triplets" in metadata[0]:
-            self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
+        self._score_triplets(output, metadata)
         return output
 
     def other_metrics(self, reset: bool) -> Dict[str, float]:

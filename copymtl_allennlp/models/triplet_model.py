@@ -30,7 +30,9 @@ from allennlp.models import Model
 from allennlp.modules.token_embedders import Embedding
 
 from copymtl_allennlp import compat
-from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE
+from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE, TAG_NAMESPACE
+from copymtl_allennlp.metrics import DistributedSpanF1
+from copymtl_allennlp.modules.tagging_head import TaggingHead
 from copymtl_allennlp.data.triplets import Triplet, readable_triplets
 
 logger = logging.getLogger(__name__)
@@ -76,6 +78,10 @@ class TripletModel(Model):
     tag_namespace: Optional[str] = None
     tags_output_key = "entity_tags"
     _triplet_f1: Any
+    # set by set_tagging_head (no class-level value: torch registers the head as a submodule,
+    # which a class attribute would shadow)
+    tagging_head: Optional[TaggingHead]
+    _tagging_f1: Optional[DistributedSpanF1]
 
     def __init__(self, vocab: Vocabulary, **kwargs) -> None:
         super().__init__(vocab, **kwargs)
@@ -210,6 +216,30 @@ class TripletModel(Model):
             sentences.append(list(triplets))
         return sentences
 
+    def set_tagging_head(self, input_dim: int, tagging_head: bool, tagging_loss_weight: float) -> None:
+        """The paper's CRF tagging head (Eq. 11-13) on encoder outputs of ``input_dim``, where
+        ``tagging_head``, with its span F1 (CopyMTL, CopyMTL-Set)."""
+        self.tagging_head = TaggingHead(self.vocab, input_dim) if tagging_head else None
+        self.tagging_loss_weight = tagging_loss_weight
+        self._tagging_f1 = DistributedSpanF1(self.vocab, tag_namespace=TAG_NAMESPACE, label_encoding="BIO") if tagging_head else None
+
+    def _predict_tags(self, output: Dict[str, Any], emissions: torch.Tensor, entity_tags: Optional[torch.Tensor], mask: torch.BoolTensor) -> None:
+        """The tagging head's Viterbi tags into ``output["predicted_tags"]``; with gold tags, the
+        tagging F1."""
+        head = self.tagging_head
+        assert head is not None
+        tags = head.decode(emissions, mask)
+        output["predicted_tags"] = tags
+        if entity_tags is not None and self._tagging_f1 is not None:
+            one_hot = torch.nn.functional.one_hot(tags, head.num_tags).float()
+            self._tagging_f1(one_hot, entity_tags, mask)
+
+    def _score_triplets(self, output: Dict[str, Any], metadata: List[Dict[str, Any]]) -> None:
+        """The sentences' tokens into ``output``, and, with gold triplets, the triplet metric."""
+        output["tokens"] = [m["tokens"] for m in metadata]
+        if metadata and "gold_triplets" in metadata[0]:
+            self._triplet_f1(output["triplets"], [m["gold_triplets"] for m in metadata], tokens=output["tokens"])
+
     def tag_names(self, indices: List[int]) -> List[str]:
         return [self.vocab.get_token_from_index(i, self.tag_namespace) for i in indices]
 
@@ -234,7 +264,7 @@ class TripletModel(Model):
     def other_metrics(self, reset: bool) -> Dict[str, float]:
         """Metrics beside the triplet metric's: the tagging head's span F1 where a model keeps one
         as ``self._tagging_f1`` (CopyMTL, CopyMTL-Set)."""
-        tagging_f1 = getattr(self, "_tagging_f1", None)
+        tagging_f1 = getattr(self, "_tagging_f1", None)  # models without a tagging head never set it
         if tagging_f1 is None:
             return {}
         tagging = tagging_f1.get_metric(reset)
