@@ -5,7 +5,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
-from allennlp.nn import InitializerApplicator, util
+from allennlp.nn import InitializerApplicator
 
 from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE, TAG_NAMESPACE
 from copymtl_allennlp.metrics import TripletF1
@@ -72,16 +72,9 @@ class CopyMTLSet(TripletModel):
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
-        if encoder.get_input_dim() != source_embedder.get_output_dim():
-            raise ConfigurationError(
-                f"encoder input size {encoder.get_input_dim()} != embedder output {source_embedder.get_output_dim()}"
-            )
         if not 0.0 < na_weight <= 1.0:
             raise ConfigurationError(f"na_weight must be in (0, 1], got {na_weight}")
-        self.source_embedder = source_embedder
-        self.encoder = encoder
-        self.dropout = torch.nn.Dropout(dropout)
-        self.set_word_dropout(word_dropout, source_embedder)
+        self.set_encoder(source_embedder, encoder, dropout, word_dropout)
         hidden_dim = encoder.get_output_dim()
         self.decoder = SetDecoder(
             hidden_dim,
@@ -112,13 +105,8 @@ class CopyMTLSet(TripletModel):
         target_head_lengths: Optional[torch.Tensor] = None,
         target_tail_lengths: Optional[torch.Tensor] = None,
     ) -> Dict[str, Any]:
-        # shape: (batch_size, seq_len)
-        mask = util.get_text_field_mask(source_tokens)
-        source_tokens = self._drop_words(source_tokens, mask)
-        # shape: (batch_size, seq_len, embedding_dim)
-        embedded = self.dropout(self.source_embedder(source_tokens))
-        # shape: (batch_size, seq_len, hidden_dim)
-        encoder_outputs = self.dropout(self.encoder(embedded, mask))
+        # shape: (batch_size, seq_len, hidden_dim), (batch_size, seq_len)
+        encoder_outputs, mask = self.encode(source_tokens)
         # the whole distributions where a loss is computed; at prediction the decoder scores the
         # pointers of the non-NA slots only (the same triplets)
         predictions = self.decoder(encoder_outputs, mask) if target_relations is not None else None

@@ -6,7 +6,7 @@ from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.models import Model
 from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
-from allennlp.nn import InitializerApplicator, util
+from allennlp.nn import InitializerApplicator
 
 from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE
 from copymtl_allennlp.data.triplets import Triplet
@@ -58,19 +58,12 @@ class TPLinker(TripletModel):
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
-        if encoder.get_input_dim() != source_embedder.get_output_dim():
-            raise ConfigurationError(
-                f"encoder input size {encoder.get_input_dim()} != embedder output {source_embedder.get_output_dim()}"
-            )
         if loss_weight_recover_steps < 1 or max_table_length < 1:
             raise ConfigurationError("loss_weight_recover_steps and max_table_length must be at least 1")
         if positive_weight <= 0:
             raise ConfigurationError(f"positive_weight must be positive, got {positive_weight}")
         self.positive_weight = positive_weight
-        self.source_embedder = source_embedder
-        self.encoder = encoder
-        self.dropout = torch.nn.Dropout(dropout)
-        self.set_word_dropout(word_dropout, source_embedder)
+        self.set_encoder(source_embedder, encoder, dropout, word_dropout)
         self.num_relations = vocab.get_vocab_size(RELATION_NAMESPACE)
         shaking_size = shaking_size or encoder.get_output_dim()
         self.kernel = HandshakingKernel(encoder.get_output_dim(), shaking_size)
@@ -98,12 +91,9 @@ class TPLinker(TripletModel):
         target_relations: Optional[torch.Tensor] = None,
         target_spans: Optional[torch.Tensor] = None,
     ) -> Dict[str, Any]:
-        # shape: (batch_size, seq_len)
-        mask = util.get_text_field_mask(source_tokens)
-        source_tokens = self._drop_words(source_tokens, mask)
-        embedded = self.dropout(self.source_embedder(source_tokens))
-        # shape: (batch_size, seq_len, encoder_dim)
-        encoded = self.dropout(self.encoder(embedded, mask))
+        # shape: (batch_size, seq_len, encoder_dim), (batch_size, seq_len)
+        encoded, full_mask = self.encode(source_tokens)
+        mask: torch.Tensor = full_mask
         if encoded.size(1) > self.max_table_length:
             if not self.training:
                 self._truncated += int((mask.sum(dim=1) > self.max_table_length).sum())

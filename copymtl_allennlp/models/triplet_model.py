@@ -20,13 +20,15 @@ never saw stays unseen (counted by ``unseen_relation_triplets``), as without the
 """
 import logging
 import os
-from typing import Any, Dict, List, Optional, Set
+from typing import Any, Dict, List, Optional, Set, Tuple
 
 import torch
 from allennlp.common.checks import ConfigurationError
 from allennlp.data import TextFieldTensors, Vocabulary
 from allennlp.data.vocabulary import DEFAULT_OOV_TOKEN
 from allennlp.models import Model
+from allennlp.modules import Seq2SeqEncoder, TextFieldEmbedder
+from allennlp.nn import util
 from allennlp.modules.token_embedders import Embedding
 
 from copymtl_allennlp import compat
@@ -215,6 +217,25 @@ class TripletModel(Model):
                 triplets.setdefault(Triplet(name, (hs, he + 1), (ts, te + 1)))
             sentences.append(list(triplets))
         return sentences
+
+    def set_encoder(self, source_embedder: TextFieldEmbedder, encoder: Seq2SeqEncoder, dropout: float, word_dropout: float) -> None:
+        """The source embedder and an encoder over it (widths checked), dropout on the embeddings
+        and the encoder outputs, word dropout (CopyMTL-Set, TPLinker; :meth:`encode`)."""
+        if encoder.get_input_dim() != source_embedder.get_output_dim():
+            raise ConfigurationError(
+                f"encoder input size {encoder.get_input_dim()} != embedder output {source_embedder.get_output_dim()}"
+            )
+        self.source_embedder = source_embedder
+        self.encoder = encoder
+        self.dropout = torch.nn.Dropout(dropout)
+        self.set_word_dropout(word_dropout, source_embedder)
+
+    def encode(self, source_tokens: TextFieldTensors) -> Tuple[torch.Tensor, torch.BoolTensor]:
+        """The encoder outputs (batch_size, seq_len, encoder_dim) and the mask (batch_size, seq_len)
+        of a batch (the parts :meth:`set_encoder` set)."""
+        mask = util.get_text_field_mask(source_tokens)
+        embedded = self.dropout(self.source_embedder(self._drop_words(source_tokens, mask)))
+        return self.dropout(self.encoder(embedded, mask)), mask
 
     def set_tagging_head(self, input_dim: int, tagging_head: bool, tagging_loss_weight: float) -> None:
         """The paper's CRF tagging head (Eq. 11-13) on encoder outputs of ``input_dim``, where
