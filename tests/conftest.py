@@ -51,3 +51,52 @@ def build_tiny_bert(folder: Path, corpus: Path = FIXTURES / "data" / "sentences.
 @pytest.fixture(scope="session")
 def tiny_bert(tmp_path_factory) -> str:
     return build_tiny_bert(tmp_path_factory.mktemp("tiny_bert") / "bert")
+
+
+def assert_allennlp_predict_matches_the_api(config: Path, tmp_path: Path, monkeypatch) -> None:
+    """Trains ``config`` (the fixture corpus) for one epoch, then checks the Python API on raw text
+    and `allennlp predict` on the corpus: one output line per input line, each the API's triplets."""
+    import json
+
+    from allennlp.commands import main as allennlp_main
+    from allennlp.commands.train import train_model_from_file
+
+    from copymtl_allennlp.predictors.copymtl import load_extractor
+
+    data = FIXTURES / "data" / "sentences.jsonl"
+    serialization = tmp_path / "run"
+    train_model_from_file(str(config), str(serialization), overrides=json.dumps({"trainer.num_epochs": 1}))
+    archive = str(serialization / "model.tar.gz")
+    extract = load_extractor(archive)
+    for triplet in extract("Alan Shepard was born in New Hampshire."):
+        assert set(triplet) == {"head", "head_span", "relation", "tail", "tail_span"}
+        assert 0 <= triplet["head_span"][0] < triplet["head_span"][1]
+    output = tmp_path / "predicted.jsonl"
+    monkeypatch.setattr("sys.argv", ["allennlp", "predict", archive, str(data), "--output-file", str(output), "--silent"])
+    allennlp_main()
+    predicted = [json.loads(line) for line in output.read_text().splitlines()]
+    records = [json.loads(line) for line in data.read_text().splitlines()]
+    assert [p["tokens"] for p in predicted] == [r["tokens"] for r in records]
+    for record, result in zip(records, predicted):
+        assert result["triplets"] == extract(tokens=record["tokens"])
+
+
+def fit_and_decode(model, instances, vocab, steps: int, lr: float = 0.01):
+    """Trains ``model`` on ``instances`` (one batch) for ``steps`` Adam steps, then decodes them in
+    evaluation mode with fresh metrics; returns the output (the metrics stay on the model)."""
+    import torch
+    from allennlp.data import Batch
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    batch = Batch(instances)
+    batch.index_instances(vocab)
+    tensors = batch.as_tensor_dict()
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model(**tensors)["loss"].backward()
+        optimizer.step()
+    model.eval()
+    model.get_metrics(reset=True)
+    with torch.no_grad():
+        return model(**tensors)

@@ -12,8 +12,7 @@ from allennlp.models import Model
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.copymtl import CopyMTLDatasetReader
 from copymtl_allennlp.models.copymtl_set import CopyMTLSet
-from copymtl_allennlp.predictors.copymtl import load_extractor
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode
 
 CONFIG = FIXTURES / "configs" / "copymtl_set_tiny.jsonnet"
 DATA = FIXTURES / "data" / "sentences.jsonl"
@@ -50,19 +49,7 @@ class TestCopyMTLSet(ModelTestCase):
         self.set_up_model(CONFIG, DATA)
         torch.manual_seed(0)
         model = self.model
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-        batch = Batch(self.instances)
-        batch.index_instances(self.vocab)
-        tensors = batch.as_tensor_dict()
-        model.train()
-        for _ in range(300):
-            optimizer.zero_grad()
-            model(**tensors)["loss"].backward()
-            optimizer.step()
-        model.eval()
-        model.get_metrics(reset=True)
-        with torch.no_grad():
-            output = model(**tensors)
+        output = fit_and_decode(model, self.instances, self.vocab, steps=300)
         assert model.get_metrics()["f1"] == 1.0
         # every gold triplet, as the spans of the metadata
         gold = [sorted(i["metadata"]["gold_triplets"], key=repr) for i in self.instances]
@@ -140,30 +127,7 @@ def test_repeated_slot_predictions_collapse():
 
 
 def test_allennlp_predict_and_python_api(tmp_path, monkeypatch):
-    from allennlp.commands import main as allennlp_main
-    from allennlp.commands.train import train_model_from_file
-
-    serialization = tmp_path / "run"
-    train_model_from_file(str(CONFIG), str(serialization), overrides=json.dumps({"trainer.num_epochs": 1}))
-    archive = str(serialization / "model.tar.gz")
-    extract = load_extractor(archive)
-    triplets = extract("Alan Shepard was born in New Hampshire.")
-    assert isinstance(triplets, list)
-    for triplet in triplets:
-        assert set(triplet) == {"head", "head_span", "relation", "tail", "tail_span"}
-        start, end = triplet["head_span"]
-        assert 0 <= start < end
-    # `allennlp predict` on the fixture corpus: one output line per input line, the API's triplets
-    output = tmp_path / "predicted.jsonl"
-    monkeypatch.setattr("sys.argv", ["allennlp", "predict", archive, str(DATA), "--output-file", str(output), "--silent"])
-    allennlp_main()
-    predicted = [json.loads(line) for line in output.read_text().splitlines()]
-    records = [json.loads(line) for line in DATA.read_text().splitlines()]
-    assert len(predicted) == len(records)
-    for record, result in zip(records, predicted):
-        assert result["tokens"] == record["tokens"]
-        assert result["triplets"] == extract(tokens=record["tokens"])
-
+    assert_allennlp_predict_matches_the_api(CONFIG, tmp_path, monkeypatch)
 
 def test_word_dropout_keeps_the_pos_tags():
     reader = CopyMTLDatasetReader(

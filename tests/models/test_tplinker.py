@@ -10,8 +10,7 @@ from allennlp.models import Model
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.table_filling import TableFillingDatasetReader, handshaking_collisions
 from copymtl_allennlp.modules.handshaking import decode_handshaking, handshaking_tags, pair_index
-from copymtl_allennlp.predictors.copymtl import load_extractor
-from tests.conftest import FIXTURES
+from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode
 
 CONFIG = FIXTURES / "configs" / "tplinker_tiny.jsonnet"
 DATA = FIXTURES / "data" / "sentences.jsonl"
@@ -132,19 +131,7 @@ class TestTPLinker(ModelTestCase):
         params = Params.from_file(str(CONFIG)).pop("model")
         params["positive_weight"] = positive_weight
         model = Model.from_params(vocab=self.vocab, params=params)
-        optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-        batch = Batch(self.instances)
-        batch.index_instances(self.vocab)
-        tensors = batch.as_tensor_dict()
-        model.train()
-        for _ in range(600):
-            optimizer.zero_grad()
-            model(**tensors)["loss"].backward()
-            optimizer.step()
-        model.eval()
-        model.get_metrics(reset=True)
-        with torch.no_grad():
-            output = model(**tensors)
+        output = fit_and_decode(model, self.instances, self.vocab, steps=600)
         if positive_weight == 1.0:
             assert output["triplets"] == [[] for _ in self.instances]
         else:
@@ -168,19 +155,4 @@ def test_long_sentences_are_decoded_on_their_first_tokens_and_counted():
 
 
 def test_allennlp_predict_and_python_api(tmp_path, monkeypatch):
-    from allennlp.commands import main as allennlp_main
-    from allennlp.commands.train import train_model_from_file
-
-    serialization = tmp_path / "run"
-    train_model_from_file(str(CONFIG), str(serialization), overrides=json.dumps({"trainer.num_epochs": 1}))
-    archive = str(serialization / "model.tar.gz")
-    extract = load_extractor(archive)
-    assert isinstance(extract("Alan Shepard was born in New Hampshire."), list)
-    output = tmp_path / "predicted.jsonl"
-    monkeypatch.setattr("sys.argv", ["allennlp", "predict", archive, str(DATA), "--output-file", str(output), "--silent"])
-    allennlp_main()
-    predicted = [json.loads(line) for line in output.read_text().splitlines()]
-    records = [json.loads(line) for line in DATA.read_text().splitlines()]
-    assert [p["tokens"] for p in predicted] == [r["tokens"] for r in records]
-    for record, result in zip(records, predicted):
-        assert result["triplets"] == extract(tokens=record["tokens"])
+    assert_allennlp_predict_matches_the_api(CONFIG, tmp_path, monkeypatch)
