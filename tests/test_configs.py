@@ -296,19 +296,15 @@ def test_there_are_set_decoder_configs_for_both_encoders():
     assert {c.stem for c in SET_CONFIGS} == {"copymtl_set_glove_webnlg", "copymtl_set_minilm_webnlg"}
 
 
-@pytest.mark.parametrize("config", SET_CONFIGS, ids=lambda c: c.stem)
-def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
-    params = Params.from_file(str(config)).as_dict()
+def check_inputs_and_shrink(config, params, tiny_bert, tmp_path):
+    """The inputs of a CopyMTL-Set or TPLinker config (every embedder has its indexer in training
+    and evaluation data; GloVe from `make vectors`' file, or MiniLM from local files at its own
+    learning rate; vocabulary from train), then the model made buildable here: a one-word vectors
+    file or the tiny local BERT, a 4-wide BiLSTM."""
     model = params["model"]
-    assert model["type"] == "copymtl_set"
-    for reader in ("dataset_reader", "validation_dataset_reader"):
-        # the pointer targets' starts, and every gold triplet of WebNLG train (at most 7) gets a slot
-        assert params[reader]["entity_lengths"] and params[reader]["max_triplets"] == model["num_slots"] >= 7
-    assert params["validation_dataset_reader"]["max_sentence_length"] is None
     embedders = model["source_embedder"]["token_embedders"]
     for reader in ("dataset_reader", "validation_dataset_reader"):
         assert set(params[reader]["token_indexers"]) == set(embedders)
-    assert params["trainer"]["validation_metric"] == "+f1" and params["trainer"]["type"] == "mixed_precision"
     assert params["datasets_for_vocab_creation"] == ["train"]
     if "_glove" in config.stem:
         assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
@@ -323,6 +319,19 @@ def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
         embedders["transformer"]["model_name"] = tiny_bert
         model["encoder"]["input_size"] = 16
     model["encoder"]["hidden_size"] = 4
+
+
+@pytest.mark.parametrize("config", SET_CONFIGS, ids=lambda c: c.stem)
+def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
+    params = Params.from_file(str(config)).as_dict()
+    model = params["model"]
+    assert model["type"] == "copymtl_set"
+    for reader in ("dataset_reader", "validation_dataset_reader"):
+        # the pointer targets' starts; every gold triplet of WebNLG train (at most 7) gets a slot
+        assert params[reader]["entity_lengths"] and params[reader]["max_triplets"] == model["num_slots"] >= 7
+    assert params["validation_dataset_reader"]["max_sentence_length"] is None
+    assert params["trainer"]["validation_metric"] == "+f1" and params["trainer"]["type"] == "mixed_precision"
+    check_inputs_and_shrink(config, params, tiny_bert, tmp_path)
     slots = model["num_slots"]
     vocab = Vocabulary(
         {"tokens": {"a": 1}, "relation_labels": {"r": 1, "s": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}},
@@ -341,22 +350,7 @@ def test_table_filling_configs_build(config, tiny_bert, tmp_path):
     for reader in ("dataset_reader", "validation_dataset_reader"):
         assert params[reader]["type"] == "table_filling"
     assert params["validation_dataset_reader"]["max_sentence_length"] is None
-    embedders = model["source_embedder"]["token_embedders"]
-    for reader in ("dataset_reader", "validation_dataset_reader"):
-        assert set(params[reader]["token_indexers"]) == set(embedders)
-    assert params["datasets_for_vocab_creation"] == ["train"]
-    if "_glove" in config.stem:
-        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
-        assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
-        vectors = tmp_path / "vectors.txt"
-        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
-        embedders["tokens"]["pretrained_file"] = str(vectors)
-    else:
-        assert embedders["transformer"]["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
-        assert params["trainer"]["optimizer"]["parameter_groups"][0][1] == {"lr": 5e-5}
-        embedders["transformer"]["model_name"] = tiny_bert
-        model["encoder"]["input_size"] = 16
-    model["encoder"]["hidden_size"] = 4
+    check_inputs_and_shrink(config, params, tiny_bert, tmp_path)
     vocab = Vocabulary({"tokens": {"a": 1}, "relation_labels": {"r": 1, "s": 1}}, non_padded_namespaces=["*labels"])
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.head_tagger.out_features == built.tail_tagger.out_features == 2 * 3
