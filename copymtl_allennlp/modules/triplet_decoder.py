@@ -149,6 +149,7 @@ class TripletDecoder(torch.nn.Module):
         predictions: bool = True,
         num_triplets: Optional[int] = None,
         block_repeats: bool = False,
+        forced: Optional[Dict[str, torch.Tensor]] = None,
     ) -> Dict[str, torch.Tensor]:
         """Decodes greedily (feeding its own predictions) or, with ``targets``, by ``feeding``:
         ``gold`` (teacher forcing), ``own`` (the released code), or ``scheduled`` (gold with
@@ -173,16 +174,23 @@ class TripletDecoder(torch.nn.Module):
 
         ``block_repeats`` (without targets only): a tail step may not choose the tail that would
         repeat a triplet already decoded for the sentence (:meth:`_repeated_tails`).
+
+        ``forced`` (without targets only): the choices to make instead of the argmax, as
+        :meth:`forward` returns them (``relations``, ``head_ends``, ``tail_ends``, -1 for NA), e.g.
+        the sequence a beam search chose: each step runs on them, and CopyRE'5's lengths are
+        classified at the forced positions.
         """
-        if block_repeats and targets is not None:
-            raise ConfigurationError("block_repeats is for decoding without targets")
+        if (block_repeats or forced is not None) and targets is not None:
+            raise ConfigurationError("block_repeats and forced choices are for decoding without targets")
         if num_triplets is None:
             num_triplets = self.max_triplets
         elif num_triplets != self.max_triplets and (targets is not None or self.multi):
             raise ConfigurationError("decoding other than max_triplets triplets needs the OneDecoder and no targets")
         if feeding not in FEEDING:
             raise ConfigurationError(f"feeding must be one of {FEEDING}, got {feeding!r}")
-        batch = self._start_decoding(encoder_outputs, source_mask, embedded_source, encoder_state, targets, num_triplets, early_exit)
+        batch = self._start_decoding(
+            encoder_outputs, source_mask, embedded_source, encoder_state, targets, num_triplets, early_exit, forced
+        )
         for triplet in range(num_triplets):
             if batch.all_left:
                 break
@@ -211,6 +219,7 @@ class TripletDecoder(torch.nn.Module):
         targets: Optional[Dict[str, torch.Tensor]],
         num_triplets: int,
         early_exit: bool,
+        forced: Optional[Dict[str, torch.Tensor]] = None,
     ) -> "_Decoding":
         """What every step of one batch reads: the step-independent projections (Eq. 8, computed
         once), the gold classes, the decoder's initial state and empty predictions."""
@@ -231,6 +240,13 @@ class TripletDecoder(torch.nn.Module):
             for length_key in ("head_lengths", "tail_lengths"):
                 if length_key in targets:
                     gold[length_key] = targets[length_key]
+        if forced is not None:
+            # the decoder's classes: NA relations and NA copies as the step's NA class
+            forced = {
+                "relations": forced["relations"].masked_fill(forced["relations"] < 0, self.na_relation),
+                "head_ends": forced["head_ends"].masked_fill(forced["head_ends"] < 0, seq_len),
+                "tail_ends": forced["tail_ends"].masked_fill(forced["tail_ends"] < 0, seq_len),
+            }
         truncated_loss = targets is not None and self.na_loss == "first"
         # on a CPU the weights that multiply the state at every step are laid out once for all of
         # the batch's steps: each LSTM cell's W_hh; without autograd also the attention's query weight
@@ -265,6 +281,7 @@ class TripletDecoder(torch.nn.Module):
             query_products=query_products,
             has_targets=targets is not None,
             gold=gold,
+            forced=forced,
             truncated_loss=truncated_loss,
             compact=early_exit and (targets is None or truncated_loss),
             state=self._initial_state(encoder_state, 0),
@@ -288,9 +305,12 @@ class TripletDecoder(torch.nn.Module):
     ) -> None:
         """Step t % 3 = 1: the relation (Eq. 4), its loss, what the next step is fed; a sentence is
         finished at its first NA relation and leaves the batch once nothing later is read."""
-        # shape: (rows, num_relations + 1)
-        logits = self._relation_logits(hidden)
-        choice = logits.argmax(dim=-1)
+        if batch.forced is None:
+            # shape: (rows, num_relations + 1)
+            logits = self._relation_logits(hidden)
+            choice = logits.argmax(dim=-1)
+        else:  # no scores needed: neither a choice nor a loss reads them
+            choice = batch.forced["relations"][:, triplet]
         fed = choice
         if batch.has_targets:
             fed = self._train_step(batch, "relations", triplet, torch.log_softmax(logits, dim=-1), choice, feeding, gold_ratio)
@@ -299,7 +319,7 @@ class TripletDecoder(torch.nn.Module):
                 batch.loss_done = batch.loss_done | (batch.gold["relations"][:, triplet] == self.na_relation)
         batch.finished = batch.finished | (choice == self.na_relation)
         batch.record("relations", triplet, torch.where(batch.finished, -1, choice))
-        batch.previous_embedding = self.relation_embedding(fed)
+        batch.previous_embedding = self._next_input(RELATION, fed, batch.embedded_source, batch.na_position)
         # nothing later is read for a sentence whose prediction and loss are both complete
         done = batch.finished if predictions else torch.ones_like(batch.finished)
         if batch.has_targets:
@@ -314,26 +334,27 @@ class TripletDecoder(torch.nn.Module):
         """Steps t % 3 = 2 (head) and 0 (tail): the copied position (Eq. 4 with the copy scorer),
         its loss, what the next step is fed; with CopyRE'5 the entity's length."""
         key = "head_ends" if role == HEAD else "tail_ends"
-        # shape: (rows, seq_len + 1)
-        logits = self._copy_logits(hidden, batch.projected_encoder)
-        repeated = None
+        earlier: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
+        relation: Optional[torch.Tensor] = None
         if block_repeats and role == TAIL and triplet > 0:
-            # shape: (rows, triplet + 1) each: what is recorded so far, this relation last
+            # shape: (rows, triplet) each: the earlier triplets as recorded; (rows,): this relation
             relations, head_ends, tail_ends = (batch.recorded(k)[:, : triplet + 1] for k in ("relations", "head_ends", "tail_ends"))
-            assert batch.head_position is not None, "a tail step follows a head step"
-            repeated = self._repeated_tails(
-                relations[:, :-1], head_ends[:, :-1], tail_ends[:, :-1], relations[:, -1], batch.head_position,
-                batch.na_position + 1,
+            earlier, relation = (relations[:, :-1], head_ends[:, :-1], tail_ends[:, :-1]), relations[:, -1]
+        if batch.forced is None:
+            # shape: (rows, seq_len + 1) each
+            logits, allowed = self._copy_scores(
+                role, hidden, batch.projected_encoder, batch.copy_mask, batch.head_position, earlier, relation
             )
-        allowed = self._allowed_copies(batch.copy_mask, role, batch.head_position, repeated)
-        choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
+            choice = util.replace_masked_values(logits, allowed, util.min_value_of_dtype(logits.dtype)).argmax(-1)
+        else:  # no scores needed: neither a choice nor a loss reads them
+            choice = batch.forced[key][:, triplet]
         fed = choice
         if batch.has_targets:
             log_probs = util.masked_log_softmax(logits, batch.copy_mask)
             fed = self._train_step(batch, key, triplet, log_probs, choice, feeding, gold_ratio)
         is_na = choice == batch.na_position
         batch.record(key, triplet, torch.where(batch.finished | is_na, -1, choice))
-        batch.previous_embedding = self._copied_embedding(batch.embedded_source, fed, batch.na_position)
+        batch.previous_embedding = self._next_input(role, fed, batch.embedded_source, batch.na_position)
         if role == HEAD:
             batch.head_position = fed  # what the tail step follows on
         if self.length_scorer is not None:
@@ -394,7 +415,11 @@ class TripletDecoder(torch.nn.Module):
         first block, a copy step only the second (padding and, with mask M, the head excluded); the
         NA relation is the end symbol, so a hypothesis ends at its first NA relation, as greedy
         decoding does. ``beam_size=1`` is greedy decoding. Returns what :meth:`forward` returns
-        without targets."""
+        without targets.
+
+        A search step is a step of :meth:`forward` on the hypotheses, built from the same pieces
+        (:meth:`_next_input`, :meth:`_step`, :meth:`_relation_logits`, :meth:`_copy_scores`);
+        CopyRE'5's entity lengths come from :meth:`forward` itself, forced to the chosen sequence."""
         if num_triplets is None:
             num_triplets = self.max_triplets
         if self.multi and num_triplets != self.max_triplets:
@@ -427,6 +452,8 @@ class TripletDecoder(torch.nn.Module):
             state["c"] = encoder_state[1]
 
         def step(last_predictions: torch.Tensor, state: Dict[str, torch.Tensor], timestep: int):
+            # one step of forward's loop on the hypotheses: the input fed by the last choice, Eq. 2,
+            # the role's log-probabilities in the shared class space
             role, triplet = timestep % 3, timestep // 3
             group = last_predictions.size(0)
             if block_repeats and timestep > 0:
@@ -434,13 +461,12 @@ class TripletDecoder(torch.nn.Module):
                 state["history"][:, timestep - 1] = last_predictions
             if timestep == 0:
                 previous_embedding = self.start_embedding.expand(group, -1)
-            elif role == HEAD:  # after a relation step
-                previous_embedding = self.relation_embedding(last_predictions.clamp(max=self.na_relation))
-            else:  # after a copy step
-                position = (last_predictions - offset).clamp(min=0, max=na_position)
-                previous_embedding = self._copied_embedding(state["embedded_source"], position, na_position)
-                if role == TAIL:
-                    state["head_position"] = position
+            else:
+                previous_role = (timestep - 1) % 3
+                fed = self._from_class(last_predictions, previous_role, offset, na_position)
+                previous_embedding = self._next_input(previous_role, fed, state["embedded_source"], na_position)
+                if previous_role == HEAD:
+                    state["head_position"] = fed
             rnn_state: RnnState = (state["h"], state.get("c"))
             if self.multi and role == RELATION:
                 rnn_state = self._initial_state((state["encoder_h"], state.get("encoder_c")), triplet, rnn_state)
@@ -456,20 +482,22 @@ class TripletDecoder(torch.nn.Module):
             log_probs = hidden.new_full((group, num_classes), -1e9, dtype=torch.promote_types(hidden.dtype, torch.float32))
             if role == RELATION:
                 log_probs[:, :offset] = torch.log_softmax(self._relation_logits(hidden), dim=-1)
-            else:
-                logits = self._copy_logits(hidden, state["projected_encoder"])
-                repeated = None
-                if block_repeats and role == TAIL and triplet > 0:
-                    # shape: (group, triplet, 3) for the earlier triplets
-                    earlier = state["history"][:, : 3 * triplet].view(group, triplet, 3)
-                    positions = earlier[:, :, 1:] - offset
-                    positions = torch.where((positions >= 0) & (positions < na_position), positions, -1)
-                    repeated = self._repeated_tails(
-                        earlier[:, :, RELATION], positions[:, :, 0], positions[:, :, 1],
-                        state["history"][:, timestep - 2], state["head_position"], na_position + 1,
-                    )
-                allowed = self._allowed_copies(state["copy_mask"], role, state["head_position"], repeated)
-                log_probs[:, offset:] = util.masked_log_softmax(logits, allowed).masked_fill(~allowed, -1e9)
+                return log_probs, state
+            earlier: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None
+            relation: Optional[torch.Tensor] = None
+            if block_repeats and role == TAIL and triplet > 0:
+                # shape: (group, triplet, 3): the earlier triplets' classes
+                classes = state["history"][:, : 3 * triplet].view(group, triplet, 3)
+                earlier = (
+                    classes[:, :, RELATION],
+                    self._from_class(classes[:, :, HEAD], HEAD, offset, na_position, na=-1),
+                    self._from_class(classes[:, :, TAIL], TAIL, offset, na_position, na=-1),
+                )
+                relation = state["history"][:, timestep - 2]
+            logits, allowed = self._copy_scores(
+                role, hidden, state["projected_encoder"], state["copy_mask"], state["head_position"], earlier, relation
+            )
+            log_probs[:, offset:] = util.masked_log_softmax(logits, allowed).masked_fill(~allowed, -1e9)
             return log_probs, state
 
         search = BeamSearch(end_index=self.na_relation, max_steps=3 * num_triplets, beam_size=beam_size)
@@ -488,51 +516,28 @@ class TripletDecoder(torch.nn.Module):
         finished = (relations == self.na_relation).cumsum(dim=1) > 0
         predicted = {"relations": torch.where(finished, -1, relations)}
         for role, key in ((HEAD, "head_ends"), (TAIL, "tail_ends")):
-            position = steps[:, :, role] - offset
-            is_entity = (position >= 0) & (position < na_position)
-            predicted[key] = torch.where(finished | ~is_entity, -1, position)
-        if self.length_scorer is not None:
-            predicted.update(self._replay_lengths(encoder_outputs, source_mask, embedded_source, encoder_state, steps, offset))
-        for key in ("head_ends", "tail_ends"):
-            predicted[key] = predicted[key].masked_fill(predicted["relations"] < 0, -1)
-        return predicted
-
-    def _replay_lengths(
-        self,
-        encoder_outputs: torch.Tensor,
-        source_mask: torch.BoolTensor,
-        embedded_source: torch.Tensor,
-        encoder_state: RnnState,
-        steps: torch.Tensor,
-        offset: int,
-    ) -> Dict[str, torch.Tensor]:
-        """CopyRE'5's entity lengths for a decoded class sequence ``steps`` (batch, triplets, 3):
-        the decoder is run again, fed that sequence, and classifies the length at each copied
-        position (0 where nothing is copied)."""
-        batch_size, num_triplets, _ = steps.shape
-        na_position = encoder_outputs.size(1)
-        lengths = {"head_lengths": steps.new_zeros(batch_size, num_triplets), "tail_lengths": steps.new_zeros(batch_size, num_triplets)}
-        attention_keys = (
-            self.attention.project_matrix(encoder_outputs) if isinstance(self.attention, StepAdditiveAttention) else None
+            predicted[key] = torch.where(finished, -1, self._from_class(steps[:, :, role], role, offset, na_position, na=-1))
+        if self.length_scorer is None:
+            for key in ("head_ends", "tail_ends"):
+                predicted[key] = predicted[key].masked_fill(predicted["relations"] < 0, -1)
+            return predicted
+        # CopyRE'5's lengths: the same steps again, forced to the chosen sequence, classify the
+        # length at each copied position
+        return self.forward(
+            encoder_outputs, source_mask, embedded_source, encoder_state,
+            num_triplets=num_triplets, forced=predicted, early_exit=True,
         )
-        state = self._initial_state(encoder_state, 0)
-        previous_embedding = self.start_embedding.expand(batch_size, -1)
-        for triplet in range(num_triplets):
-            if self.multi:
-                state = self._initial_state(encoder_state, triplet, state)
-            cell = self.cells[triplet if self.multi else 0]
-            for role in (RELATION, HEAD, TAIL):
-                state = self._step(cell, previous_embedding, state, encoder_outputs, source_mask, attention_keys)
-                fed = steps[:, triplet, role]
-                if role == RELATION:
-                    previous_embedding = self.relation_embedding(fed.clamp(max=self.na_relation))
-                    continue
-                position = (fed - offset).clamp(min=0, max=na_position)
-                previous_embedding = self._copied_embedding(embedded_source, position, na_position)
-                log_probs = self._length_log_probs(state[0], encoder_outputs, position.clamp(max=na_position - 1))
-                key = "head_lengths" if role == HEAD else "tail_lengths"
-                lengths[key][:, triplet] = torch.where(position == na_position, 0, log_probs.argmax(dim=-1) + 1)
-        return lengths
+
+    @staticmethod
+    def _from_class(classes: torch.Tensor, role: int, offset: int, na_position: int, na: Optional[int] = None) -> torch.Tensor:
+        """A choice of beam search's shared class space as the step's own: the relation (NA:
+        ``num_relations``) at a relation step, the copied position at a copy step (NA:
+        ``na_position``, or ``na`` where given; a class outside the copy block counts as NA)."""
+        if role == RELATION:
+            return classes.clamp(max=offset - 1)
+        position = classes - offset
+        is_entity = (position >= 0) & (position < na_position)
+        return torch.where(is_entity, position, na_position if na is None else na)
 
     # -- pieces of a step ----------------------------------------------------------------------
 
@@ -591,6 +596,30 @@ class TripletDecoder(torch.nn.Module):
         """Eq. 4, t % 3 = 2 and 0: ``[q_t(1..n) ; q_NA]`` (the copy scorer, Eq. 3 or 10);
         (batch, seq_len + 1); float32 under autocast (the softmax and masking read them)."""
         return at_least_float32(torch.cat([self.copy_scorer(hidden, projected_encoder), self.na_scorer(hidden)], dim=-1))
+
+    def _copy_scores(
+        self, role: int, hidden: torch.Tensor, projected_encoder: torch.Tensor, copy_mask: torch.Tensor,
+        head_position: Optional[torch.Tensor], earlier: Optional[Tuple[torch.Tensor, torch.Tensor, torch.Tensor]] = None,
+        relation: Optional[torch.Tensor] = None,
+    ) -> Tuple[torch.Tensor, torch.Tensor]:
+        """A copy step's logits (Eq. 4, :meth:`_copy_logits`) and the positions it may choose
+        (:meth:`_allowed_copies`), each (rows, seq_len + 1). With ``earlier`` (the earlier
+        triplets' relations, head ends and tail ends, (rows, triplets), -1 for NA) and this
+        triplet's ``relation`` (rows,), a tail step may not repeat an earlier triplet."""
+        logits = self._copy_logits(hidden, projected_encoder)
+        repeated = None
+        if earlier is not None:
+            assert relation is not None and head_position is not None, "a tail step follows a relation and a head"
+            repeated = self._repeated_tails(*earlier, relation, head_position, copy_mask.size(1))
+        return logits, self._allowed_copies(copy_mask, role, head_position, repeated)
+
+    def _next_input(self, role: int, fed: torch.Tensor, embedded_source: torch.Tensor, na_position: int) -> torch.Tensor:
+        """``e_t`` of Eq. 2 for the step after a step of ``role`` chose ``fed``: the relation's
+        embedding after a relation step; after a copy step the copied input (the NA copy
+        embedding for an NA copy); (rows, embedding_dim)."""
+        if role == RELATION:
+            return self.relation_embedding(fed)
+        return self._copied_embedding(embedded_source, fed, na_position)
 
     @staticmethod
     def _repeated_tails(
@@ -723,6 +752,9 @@ class _Decoding:
     # head_lengths / tail_lengths (rows, max_triplets)
     has_targets: bool
     gold: Dict[str, torch.Tensor]
+    # the choices to make instead of the argmax (forward's ``forced``), in the decoder's classes:
+    # relations, head_ends, tail_ends (rows, num_triplets); None: the argmax
+    forced: Optional[Dict[str, torch.Tensor]]
     # na_loss "first": a sentence's loss ends at its first gold NA relation
     truncated_loss: bool
     # whether sentences leave the batch once complete (early exit)
@@ -770,6 +802,8 @@ class _Decoding:
         self.rows = keep if self.rows is None else self.rows[keep]
         self.finished, self.loss_done = self.finished[keep], self.loss_done[keep]
         self.gold = {key: values[keep] for key, values in self.gold.items()}
+        if self.forced is not None:
+            self.forced = {key: values[keep] for key, values in self.forced.items()}
         self.state = tuple(None if s is None else s[keep] for s in self.state)  # type: ignore[assignment]
         self.encoder_state = tuple(None if s is None else s[keep] for s in self.encoder_state)  # type: ignore[assignment]
         self.previous_embedding = self.previous_embedding[keep]

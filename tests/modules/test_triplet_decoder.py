@@ -618,3 +618,32 @@ def test_output_dropout_acts_on_the_scored_state_in_training_only():
     dropped.train()
     torch.manual_seed(0)
     assert plain(*args, targets=gold, feeding="gold")["loss"].item() != dropped(*args, targets=gold, feeding="gold")["loss"].item()
+
+
+@pytest.mark.parametrize("options", SEARCH_OPTIONS)
+def test_forcing_the_greedy_choices_reproduces_greedy_decoding(options):
+    # forced choices run the same steps: fed its own argmax, the decoder returns what it decoded,
+    # CopyRE'5's lengths included
+    decoder = decoded_without_na_stop(make_decoder(**options))
+    args = inputs((5, 3, 1, 4))
+    with torch.no_grad():
+        greedy = decoder(*args)
+        forced = decoder(*args, forced={key: greedy[key] for key in ("relations", "head_ends", "tail_ends")})
+    for key in greedy:
+        assert forced[key].tolist() == greedy[key].tolist(), key
+
+
+def test_forced_choices_are_what_is_decoded_and_lengths_read_their_positions():
+    decoder = decoded_without_na_stop(make_decoder(max_entity_length=3))
+    args = inputs((5, 4))
+    chosen = targets([[1, 0], [2, -1]], [[4, 2], [3, -1]], [[0, 1], [-1, -1]])
+    with torch.no_grad():
+        forced = decoder(*args, forced=chosen)
+    # sentence 1 ends at its second triplet (NA relation); its first triplet keeps an NA tail
+    assert forced["relations"].tolist() == [[1, 0], [2, -1]]
+    assert forced["head_ends"].tolist() == [[4, 2], [3, -1]]
+    assert forced["tail_ends"].tolist() == [[0, 1], [-1, -1]]
+    assert (forced["head_lengths"][0] > 0).all() and (forced["tail_lengths"][0] > 0).all()
+    assert forced["head_lengths"][1].tolist()[1] == 0 and forced["tail_lengths"][1].tolist() == [0, 0]
+    with pytest.raises(ConfigurationError, match="without targets"):
+        decoder(*args, targets=chosen, forced=chosen)
