@@ -9,6 +9,9 @@ file; with --test, scores the test split with `allennlp evaluate` too.
         [-o '{"model.feeding": "own"}'] [--test test.jsonl] [--results benchmarks/results/results.jsonl]
 
 The config's data variables (WEBNLG_*_PATH, NYT_*_PATH) are set from --train and --dev.
+--record-only records a run trained before (e.g. by `allennlp train ... --recover` across
+sessions) without training: its wall time is then the sum of the epoch durations that AllenNLP
+logged in the run's out.log (an epoch cut off by an interruption is not counted).
 """
 import argparse
 import json
@@ -28,6 +31,17 @@ KEYS = (
 ALLENNLP = os.path.join(os.path.dirname(sys.executable), "allennlp")
 
 
+def logged_epoch_seconds(log_path: str) -> float:
+    """The sum of the "Epoch duration: H:MM:SS.ffffff" lines of an AllenNLP out.log."""
+    total = 0.0
+    with open(log_path) as handle:
+        for line in handle:
+            if "Epoch duration: " in line:
+                hours, minutes, seconds = line.rsplit("Epoch duration: ", 1)[1].strip().split(":")
+                total += int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("config")
@@ -39,6 +53,7 @@ def main() -> None:
     parser.add_argument("-o", "--overrides", default="")
     parser.add_argument("--results", default="benchmarks/results/results.jsonl")
     parser.add_argument("--recover", action="store_true", help="continue an interrupted run")
+    parser.add_argument("--record-only", action="store_true", help="record a finished run without training")
     args = parser.parse_args()
 
     env = dict(os.environ)
@@ -51,10 +66,13 @@ def main() -> None:
         command += ["-o", args.overrides]
     # the code that trains is the code checked out now (the commit is read before training)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    started = time.time()
-    with open(args.serialization_dir.rstrip("/") + ".log", "w") as log:
-        subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
-    wall = time.time() - started
+    if args.record_only:
+        wall = logged_epoch_seconds(os.path.join(args.serialization_dir, "out.log"))
+    else:
+        started = time.time()
+        with open(args.serialization_dir.rstrip("/") + ".log", "w") as log:
+            subprocess.run(command, env=env, stdout=log, stderr=subprocess.STDOUT, check=True)
+        wall = time.time() - started
     with open(os.path.join(args.serialization_dir, "metrics.json")) as handle:
         metrics = json.load(handle)
     with open(os.path.join(args.serialization_dir, "config.json")) as handle:
@@ -70,9 +88,10 @@ def main() -> None:
         "epochs": config["trainer"]["num_epochs"],
         "best_epoch": metrics.get("best_epoch"),
         "wall_time_s": round(wall),
+        **({"wall_time": "sum of the logged epoch durations"} if args.record_only else {}),
         "dev_metrics": {k: metrics[f"best_validation_{k}"] for k in KEYS if f"best_validation_{k}" in metrics},
         "machine": f"{platform.machine()}, {os.cpu_count()} cores",
-        "commit": commit,
+        ("recorded_at_commit" if args.record_only else "commit"): commit,
         "command": " ".join(sys.argv),
     }
     if args.test:
