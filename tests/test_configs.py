@@ -216,10 +216,22 @@ def test_there_is_a_baseline_config_per_dataset():
     names = {c.stem for c in BASELINE_CONFIGS}
     assert {"novel_tagging_glove_webnlg", "novel_tagging_nyt"} <= names
     assert {f"graphrel_{p}_{d}" for p in ("1p", "2p") for d in ("glove_webnlg", "nyt")} <= names
+    # the comparison of the families on the same two encoders (docs/results.md)
+    assert {"novel_tagging_minilm_webnlg", "graphrel_1p_minilm_webnlg"} <= names
+
+
+def check_baseline_inputs(config, params, tiny_bert, tmp_path):
+    """A baseline's inputs: GloVe or MiniLM as the copy family reads them (check_inputs_and_shrink),
+    random word embeddings in the NYT configs (the BiLSTM reads every embedder's output)."""
+    if "_glove" in config.stem or "_minilm" in config.stem:
+        check_inputs_and_shrink(config, params, tiny_bert, tmp_path)
+        return
+    embedders = params["model"]["source_embedder"]["token_embedders"]
+    assert params["model"]["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
 
 
 @pytest.mark.parametrize("config", [c for c in BASELINE_CONFIGS if c.stem.startswith("novel_tagging")], ids=lambda c: c.stem)
-def test_novel_tagging_configs(config, tmp_path):
+def test_novel_tagging_configs(config, tiny_bert, tmp_path):
     params = Params.from_file(str(config)).as_dict()
     model = params["model"]
     # the published sizes and bias weight (Zheng et al. 2017)
@@ -229,21 +241,16 @@ def test_novel_tagging_configs(config, tmp_path):
     for reader in ("dataset_reader", "validation_dataset_reader"):
         assert params[reader]["type"] == "novel_tagging"
         assert set(params[reader]["token_indexers"]) == set(embedders)
-    assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
     assert params["validation_dataset_reader"]["max_sentence_length"] is None
     assert params["trainer"]["callbacks"][-1] == {"type": "random_state_checkpoint"}
-    if "_glove" in config.stem:
-        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
-        vectors = tmp_path / "vectors.txt"
-        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
-        embedders["tokens"]["pretrained_file"] = str(vectors)
+    check_baseline_inputs(config, params, tiny_bert, tmp_path)
     vocab = Vocabulary({"tokens": {"a": 1}, "novel_tags": {"O": 1, "S-r-1": 1, "S-r-2": 1}}, non_padded_namespaces=["*tags"])
     built = Model.from_params(vocab=vocab, params=Params(model))
     assert built.num_tags == 3
 
 
 @pytest.mark.parametrize("config", [c for c in BASELINE_CONFIGS if c.stem.startswith("graphrel")], ids=lambda c: c.stem)
-def test_graphrel_configs(config, tmp_path):
+def test_graphrel_configs(config, tiny_bert, tmp_path):
     params = Params.from_file(str(config)).as_dict()
     model = params["model"]
     # the phases named by the file; the published sizes (Fu et al. 2019: 15d POS, 2 GCN layers)
@@ -255,13 +262,8 @@ def test_graphrel_configs(config, tmp_path):
         assert params[reader]["type"] == "graphrel"
         assert set(params[reader]["token_indexers"]) == set(embedders)
         assert params[reader]["token_indexers"]["pos_tags"]["namespace"] == "pos_tokens"
-    assert model["encoder"]["input_size"] == sum(e["embedding_dim"] for e in embedders.values())
     assert params["validation_dataset_reader"]["max_sentence_length"] is None
-    if "_glove" in config.stem:
-        assert embedders["tokens"]["pretrained_file"] == "vectors/glove.6B.50d.txt"
-        vectors = tmp_path / "vectors.txt"
-        vectors.write_text("a " + " ".join(["0.25"] * 50) + "\n")
-        embedders["tokens"]["pretrained_file"] = str(vectors)
+    check_baseline_inputs(config, params, tiny_bert, tmp_path)
     vocab = Vocabulary(
         {"tokens": {"a": 1}, "pos_tokens": {"NN": 1}, "relation_labels": {"r": 1, "s": 1}, "bioes_tags": {"O": 1, "S": 1}},
         non_padded_namespaces=["*labels", "*tags"],
@@ -316,8 +318,10 @@ def check_inputs_and_shrink(config, params, tiny_bert, tmp_path):
         assert embedders["transformer"]["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
         assert embedders["transformer"]["transformer_kwargs"] == {"local_files_only": True}
         assert params["trainer"]["optimizer"]["parameter_groups"][0][1] == {"lr": 5e-5}
+        others = sum(e["embedding_dim"] for key, e in embedders.items() if key != "transformer")
+        assert model["encoder"]["input_size"] == 384 + others
         embedders["transformer"]["model_name"] = tiny_bert
-        model["encoder"]["input_size"] = 16
+        model["encoder"]["input_size"] = 16 + others
     model["encoder"]["hidden_size"] = 4
 
 

@@ -104,7 +104,7 @@
     } + $.training(
       batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
       warmup_steps=warmup_steps, grad_norm=grad_norm, training_set_f1_sentences=training_set_f1_sentences, amp=amp,
-      parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+      parameter_groups=$.transformer_groups(transformer, transformer_lr),
     ),
 
   // The inputs of the copy family (CopyMTL, CopyMTL-Set): token indexers, the source embedder and
@@ -202,7 +202,7 @@
     } + $.training(
       batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
       warmup_steps=warmup_steps, grad_norm=grad_norm, amp=amp,
-      parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+      parameter_groups=$.transformer_groups(transformer, transformer_lr),
     ),
 
   // TPLinker (model `tplinker`, Wang et al. 2020): the copy family's inputs (`inputs`), a BiLSTM
@@ -247,7 +247,7 @@
     } + $.training(
       batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
       warmup_steps=warmup_steps, grad_norm=grad_norm, amp=amp,
-      parameter_groups=if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+      parameter_groups=$.transformer_groups(transformer, transformer_lr),
     ),
 
   // What every config shares (the CopyMTL family and the baselines): data loaders, optimizer,
@@ -306,6 +306,17 @@
     dim: embedding_dim + trainable_embedding_dim,
   },
 
+  // The baselines' inputs: word embeddings (`words`) or, with `transformer`, the copy family's
+  // transformer inputs (`inputs`: MiniLM through `pretrained_transformer_mismatched`, fine-tuned at
+  // `transformer_lr`), so that every family runs on the same two encoders.
+  baseline_words(embedding_dim, pretrained_file, trainable_embedding_dim, transformer, transformer_dim, transformer_max_length)::
+    if transformer == null then $.words(embedding_dim, pretrained_file, trainable_embedding_dim)
+    else $.inputs(embedding_dim, null, trainable_embedding_dim, 0, false, transformer, transformer_dim, transformer_max_length),
+
+  // the transformer's own learning rate (a parameter group), where there is a transformer
+  transformer_groups(transformer, transformer_lr)::
+    if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+
   // NovelTagging, LSTM-LSTM-Bias (Zheng et al. 2017): a BiLSTM encoder (`encoder_size` a
   // direction), the LSTM tagging decoder (`decoder_size`), the bias objective (`bias_weight`, α).
   // Published: encoder 300, decoder 600, α 10 (their embeddings: 300d word2vec trained on NYT).
@@ -313,8 +324,9 @@
     train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0,
     encoder_size=300, decoder_size=600, bias_weight=10.0, dropout=0.0,
     batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null, amp=null,
+    transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512, warmup_steps=0, grad_norm=null,
   )::
-    local w = $.words(embedding_dim, pretrained_file, trainable_embedding_dim);
+    local w = $.baseline_words(embedding_dim, pretrained_file, trainable_embedding_dim, transformer, transformer_dim, transformer_max_length);
     {
       dataset_reader: {type: "novel_tagging", token_indexers: w.indexers, max_sentence_length: max_sentence_length},
       validation_dataset_reader: self.dataset_reader + {max_sentence_length: null},
@@ -328,7 +340,10 @@
         bias_weight: bias_weight,
         dropout: dropout,
       },
-    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, amp=amp),
+    } + $.training(
+      batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, amp=amp, warmup_steps=warmup_steps, grad_norm=grad_norm,
+      parameter_groups=$.transformer_groups(transformer, transformer_lr),
+    ),
 
   // GraphRel (Fu, Li and Ma 2019), `phases` 1 (GraphRel-1p) or 2 (GraphRel-2p): word embeddings
   // and a `pos_dim` POS embedding (spaCy's tags, read by the reader), a BiLSTM (`encoder_size` a
@@ -338,8 +353,9 @@
     train, validation, phases=2, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, pos_dim=15,
     encoder_size=128, gcn_size=128, gcn_layers=2, relation_size=128, second_phase_weight=1.0,
     relation_inference="average", dropout=0.0, batch_size=32, lr=0.001, num_epochs=40, seed=77, max_sentence_length=null, amp=null,
+    transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512, warmup_steps=0, grad_norm=null,
   )::
-    local w = $.words(embedding_dim, pretrained_file, trainable_embedding_dim);
+    local w = $.baseline_words(embedding_dim, pretrained_file, trainable_embedding_dim, transformer, transformer_dim, transformer_max_length);
     local pos = {type: "single_id", namespace: "pos_tokens", feature_name: "tag_"};
     {
       dataset_reader: {type: "graphrel", token_indexers: w.indexers + {pos_tags: pos}, max_sentence_length: max_sentence_length},
@@ -360,5 +376,8 @@
         relation_inference: relation_inference,
         dropout: dropout,
       },
-    } + $.training(batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, amp=amp),
+    } + $.training(
+      batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, amp=amp, warmup_steps=warmup_steps, grad_norm=grad_norm,
+      parameter_groups=$.transformer_groups(transformer, transformer_lr),
+    ),
 }
