@@ -12,10 +12,16 @@ with its command. Published test figures (``published`` in the same file) follow
 
     python benchmarks/comparison.py [--rows benchmarks/results/comparison_rows.json] \\
         [--plot docs/comparison_webnlg_exact.png] > table.md
+
+--measure-speed first runs ``benchmarks/speed.py CONFIG DEV --archive ARCHIVE`` for every row whose
+archive exists and whose speed file does not, one after the other (same machine, same conditions),
+and writes each JSON to the row's ``speed`` path.
 """
 import argparse
 import json
 import os
+import subprocess
+import sys
 from typing import Any, Dict, List, Optional
 
 
@@ -67,9 +73,11 @@ def markdown(rows: List[Dict[str, Any]], published: List[Dict[str, Any]]) -> str
         "| system | encoder | dev strict F1 | dev text F1 | min / epoch | best epoch / epochs | inference sent/s (batch 100) | peak RSS, predict (MB) |",
         "|---|---|---|---|---|---|---|---|",
     ]
+    not_run: List[str] = []
     for f in rows:
         if "strict_f1" not in f:
-            lines.append(f"| {f['system']} | {f['encoder']} | not run: `{f['command']}` | | | | | |")
+            not_run.append(f"{f['system']}, {f['encoder']}: `{f['command']}`")
+            lines.append(f"| {f['system']} | {f['encoder']} | not run ({len(not_run)}) | | | | | |")
             continue
         lines.append(
             f"| {f['system']} | {f['encoder']} | {number(f['strict_f1'])} | {number(f.get('text_f1'))} | "
@@ -78,7 +86,25 @@ def markdown(rows: List[Dict[str, Any]], published: List[Dict[str, Any]]) -> str
         )
     for p in published:
         lines.append(f"| {p['system']} (published, **test**) | {p['encoder']} | - | {p['text_f1']:.3f} | | | | |")
+    if not_run:
+        lines += ["", "Not run yet:"] + [f"({number}) {command}" for number, command in enumerate(not_run, 1)]
     return "\n".join(lines)
+
+
+def measure_speed(spec_rows: List[Dict[str, Any]], dev: str) -> None:
+    """``benchmarks/speed.py`` on each row's archive that has no speed file yet."""
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "speed.py")
+    for row in spec_rows:
+        archive, target = row.get("archive"), row.get("speed")
+        if not archive or not target or not os.path.exists(archive) or os.path.exists(target):
+            continue
+        print(f"speed of {row['system']} ({row['encoder']}): {archive}", file=sys.stderr)
+        finished = subprocess.run(
+            [sys.executable, script, row["config"], dev, "--archive", archive], check=True, capture_output=True, text=True
+        )
+        os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+        with open(target, "w") as handle:
+            handle.write(finished.stdout)
 
 
 def plot(rows: List[Dict[str, Any]], path: str) -> None:
@@ -107,9 +133,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", default="benchmarks/results/comparison_rows.json")
     parser.add_argument("--plot", help="write the F1 / speed plot here (PNG)")
+    parser.add_argument("--measure-speed", action="store_true", help="measure the rows' speed files that are missing first")
+    parser.add_argument("--dev", default="../shared/data/webnlg_exact/dev.jsonl", help="the sentences --measure-speed decodes")
     args = parser.parse_args()
     with open(args.rows) as handle:
         spec = json.load(handle)
+    if args.measure_speed:
+        measure_speed(spec["rows"], args.dev)
     rows = [row_figures(row) for row in spec["rows"]]
     print(markdown(rows, spec.get("published", [])))
     if args.plot:

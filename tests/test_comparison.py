@@ -20,7 +20,34 @@ def test_the_table_reads_the_records_and_marks_rows_not_run(tmp_path):
     table = comparison.markdown(rows, [{"system": "P", "encoder": "BERT", "text_f1": 0.91}])
     lines = table.splitlines()
     assert lines[2] == "| S | GloVe | 0.812 | 0.820 | 1.0 | 17 / 20 | 250 | 1500 |"
-    assert lines[3] == "| T | MiniLM | not run: `allennlp train x` | | | | | |"
+    assert lines[3] == "| T | MiniLM | not run (1) | | | | | |"
     assert lines[4].startswith("| P (published, **test**) | BERT | - | 0.910 |")
+    assert lines[-1] == "(1) T, MiniLM: `allennlp train x`"
     comparison.plot(rows, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
+
+
+def test_speed_is_measured_for_the_archives_that_have_no_speed_file(tmp_path, monkeypatch):
+    archive = tmp_path / "model.tar.gz"
+    archive.write_text("x")
+    done = tmp_path / "done.json"
+    done.write_text("{}")
+    calls = []
+
+    class Finished:
+        stdout = '{"inference_python_api": {}}'
+
+    def run(command, **kwargs):
+        calls.append(command)
+        return Finished()
+
+    monkeypatch.setattr(comparison.subprocess, "run", run)
+    rows = [
+        {"system": "A", "encoder": "E", "config": "a.jsonnet", "archive": str(archive), "speed": str(tmp_path / "out" / "a.json")},
+        {"system": "B", "encoder": "E", "config": "b.jsonnet", "archive": str(archive), "speed": str(done)},
+        {"system": "C", "encoder": "E", "config": "c.jsonnet", "archive": str(tmp_path / "missing.tar.gz"), "speed": str(tmp_path / "c.json")},
+    ]
+    comparison.measure_speed(rows, "dev.jsonl")
+    assert [call[-4:] for call in calls] == [["a.jsonnet", "dev.jsonl", "--archive", str(archive)]]
+    assert (tmp_path / "out" / "a.json").read_text() == Finished.stdout
+    assert not (tmp_path / "c.json").exists()
