@@ -4,8 +4,11 @@ inference pass on a batch of sentences of each given length, each in a process o
 peak resident set size (RSS) is that setting's alone.
 
 The vocabulary comes from --data (the training file, so the relations are the real ones: the
-table-filling tables grow with tokens^2 x relations); a sentence of N tokens repeats the first
-sentence's tokens. Prints one JSON object.
+table-filling tables grow with tokens^2 x relations) or, with --archive, from a trained model; a
+sentence of N tokens repeats the first sentence's tokens. Inference decodes what the model
+predicts: an untrained table-filling model tags links everywhere, so its decoding stops at the
+model's max_decoded_triplets a sentence; a trained one (--archive) shows the memory of use. Prints
+one JSON object.
 
     python benchmarks/table_memory.py training_config/tplinker_glove_webnlg.jsonnet \\
         ../shared/data/webnlg_exact/train.jsonl --lengths 80 200 --batch-sizes 1 32
@@ -26,12 +29,18 @@ from allennlp.data import Batch, DatasetReader, Vocabulary
 from allennlp.models import Model
 import copymtl_allennlp.plugin  # noqa: F401
 
-config, data, length, batch_size, mode = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+config, data, length, batch_size, mode, archive = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5], sys.argv[6]
 params = Params.from_file(config)
 reader = DatasetReader.from_params(params.pop("dataset_reader"))
-instances = list(reader.read(data))
-vocab = Vocabulary.from_instances(instances)
-model = Model.from_params(vocab=vocab, params=params.pop("model"))
+instances = list(itertools.islice(reader.read(data), 1))
+if archive:
+    from allennlp.models import load_archive
+    loaded = load_archive(archive)
+    model, vocab, reader = loaded.model, loaded.model.vocab, loaded.dataset_reader
+else:
+    instances = list(reader.read(data))
+    vocab = Vocabulary.from_instances(instances)
+    model = Model.from_params(vocab=vocab, params=params.pop("model"))
 words = [t.text for t in instances[0]["source_tokens"].tokens]
 tokens = list(itertools.islice(itertools.cycle(words), length))
 batch = [reader.text_to_instance(tokens, []) for _ in range(batch_size)]
@@ -64,6 +73,7 @@ def main() -> None:
     parser.add_argument("--lengths", type=int, nargs="+", default=[80, 200])
     parser.add_argument("--batch-sizes", type=int, nargs="+", default=[1, 32])
     parser.add_argument("--modes", nargs="+", default=["inference", "train"], choices=["inference", "train"])
+    parser.add_argument("--archive", default="", help="a trained model.tar.gz (its vocabulary; inference decodes what it predicts)")
     args = parser.parse_args()
     for name in ("WEBNLG_TRAIN_PATH", "WEBNLG_DEV_PATH", "NYT_TRAIN_PATH", "NYT_DEV_PATH"):
         os.environ.setdefault(name, args.data)
@@ -72,7 +82,7 @@ def main() -> None:
         for batch_size in args.batch_sizes:
             for mode in args.modes:
                 finished = subprocess.run(
-                    [sys.executable, "-c", CHILD, args.config, args.data, str(length), str(batch_size), mode],
+                    [sys.executable, "-c", CHILD, args.config, args.data, str(length), str(batch_size), mode, args.archive],
                     capture_output=True, text=True,
                 )
                 row = {"tokens": length, "batch_size": batch_size, "mode": mode}
@@ -85,6 +95,7 @@ def main() -> None:
     print(json.dumps({
         "config": args.config,
         "data": args.data,
+        "archive": args.archive or None,
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}",
         "this_process_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "results": results,

@@ -38,7 +38,10 @@ class TPLinker(TripletModel):
 
     A table grows with the square of the sentence: tokens past ``max_table_length`` are left out
     of the table (counted as ``truncated_sentences`` and logged); their triplets are lost, the
-    rest of the sentence is decoded.
+    rest of the sentence is decoded. A sentence's decoding stops at ``max_decoded_triplets``
+    triplets (counted as ``capped_sentences`` and logged): an untrained or diverged model tags links
+    everywhere, and every pair of its entity spans would be a triplet (millions on an 80-token
+    sentence).
     """
 
     default_predictor = "copymtl"
@@ -54,12 +57,13 @@ class TPLinker(TripletModel):
         loss_weight_recover_steps: int = 6000,
         positive_weight: float = 1.0,
         max_table_length: int = 200,
+        max_decoded_triplets: int = 100,
         initializer: InitializerApplicator = InitializerApplicator(),
         **kwargs,
     ) -> None:
         super().__init__(vocab, **kwargs)
-        if loss_weight_recover_steps < 1 or max_table_length < 1:
-            raise ConfigurationError("loss_weight_recover_steps and max_table_length must be at least 1")
+        if loss_weight_recover_steps < 1 or max_table_length < 1 or max_decoded_triplets < 1:
+            raise ConfigurationError("loss_weight_recover_steps, max_table_length and max_decoded_triplets must be at least 1")
         if positive_weight <= 0:
             raise ConfigurationError(f"positive_weight must be positive, got {positive_weight}")
         self.positive_weight = positive_weight
@@ -73,8 +77,10 @@ class TPLinker(TripletModel):
         self.tail_tagger = torch.nn.Linear(shaking_size, self.num_relations * len(TAIL_TAGS))
         self.loss_weight_recover_steps = loss_weight_recover_steps
         self.max_table_length = max_table_length
+        self.max_decoded_triplets = max_decoded_triplets
         self.register_buffer("training_steps", torch.zeros((), dtype=torch.long))
         self._truncated = 0
+        self._capped = 0
         self._triplet_f1 = TripletF1(known_relations=vocab.get_token_to_index_vocabulary(RELATION_NAMESPACE))
         initializer(self)
 
@@ -127,7 +133,9 @@ class TPLinker(TripletModel):
             head_scores.argmax(-1) * pair_mask.unsqueeze(2),
             tail_scores.argmax(-1) * pair_mask.unsqueeze(2),
             lengths,
+            self.max_decoded_triplets,
         )
+        self._capped += sum(len(sentence) >= self.max_decoded_triplets for sentence in predicted)
         output["triplets"] = [
             list(dict.fromkeys(Triplet(self.vocab.get_token_from_index(r, RELATION_NAMESPACE), head, tail) for r, head, tail in sentence))
             for sentence in predicted
@@ -136,12 +144,17 @@ class TPLinker(TripletModel):
         return output
 
     def other_metrics(self, reset: bool) -> Dict[str, float]:
-        truncated = self._truncated
+        truncated, capped = self._truncated, self._capped
         if reset:
             if truncated:
                 logger.warning("%d sentences longer than max_table_length %d: decoded on their first %d tokens", truncated, self.max_table_length, self.max_table_length)
-            self._truncated = 0
-        return {"truncated_sentences": float(truncated)} if truncated else {}
+            if capped:
+                logger.warning("%d sentences reached max_decoded_triplets %d: their decoding stopped there", capped, self.max_decoded_triplets)
+            self._truncated = self._capped = 0
+        metrics = {"truncated_sentences": float(truncated)} if truncated else {}
+        if capped:
+            metrics["capped_sentences"] = float(capped)
+        return metrics
 
 
 def _masked_cross_entropy(scores: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor, positive_weight: float = 1.0) -> torch.Tensor:

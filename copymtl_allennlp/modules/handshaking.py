@@ -18,7 +18,7 @@ relation ``r`` between a head start ``a`` and a tail start ``b``, every entity s
 paired with every entity starting at ``b`` whose ends the tail table links for ``r`` in the same
 direction is a triplet.
 """
-from typing import Dict, List, Set, Tuple
+from typing import Dict, List, Optional, Set, Tuple
 
 import torch
 
@@ -78,30 +78,46 @@ def handshaking_tags(
 
 
 def decode_handshaking(
-    entity: torch.Tensor, head: torch.Tensor, tail: torch.Tensor, lengths: List[int]
+    entity: torch.Tensor, head: torch.Tensor, tail: torch.Tensor, lengths: List[int], max_triplets: Optional[int] = None
 ) -> List[List[Tuple[int, Span, Span]]]:
     """The triplets ``(relation, head span, tail span)`` (spans half-open) of each sentence from
     predicted tags: entity (batch, num_pairs), head and tail (batch, num_pairs, num_relations), in
-    the table of the batch's length; pairs past a sentence's ``lengths`` are ignored."""
+    the table of the batch's length; pairs past a sentence's ``lengths`` are ignored. With
+    ``max_triplets`` a sentence's decoding stops at that many triplets (an untrained model tags
+    links everywhere: every pair of entity spans would be a triplet)."""
     seq_len = int(round(((8 * entity.size(1) + 1) ** 0.5 - 1) / 2))
     rows, columns = (p.tolist() for p in pair_positions(seq_len, entity.device))
-    entities: List[Dict[int, List[Span]]] = [{} for _ in lengths]
-    for b, p in entity.nonzero().tolist():
-        if columns[p] < lengths[b]:
-            entities[b].setdefault(rows[p], []).append((rows[p], columns[p] + 1))
-    tail_links: List[Set[Link]] = [set() for _ in lengths]
-    for (b, p, r), tag in _nonzero(tail):
+    return [
+        _sentence_triplets(entity[b], head[b], tail[b], length, rows, columns, max_triplets)
+        for b, length in enumerate(lengths)
+    ]
+
+
+def _sentence_triplets(
+    entity: torch.Tensor, head: torch.Tensor, tail: torch.Tensor, length: int, rows: List[int], columns: List[int],
+    max_triplets: Optional[int],
+) -> List[Tuple[int, Span, Span]]:
+    """One sentence of :func:`decode_handshaking`: entity (num_pairs,), head and tail (num_pairs,
+    num_relations)."""
+    entities: Dict[int, List[Span]] = {}
+    for p in entity.nonzero().flatten().tolist():
+        if columns[p] < length:
+            entities.setdefault(rows[p], []).append((rows[p], columns[p] + 1))
+    tail_links: Set[Link] = set()
+    for (p, r), tag in _nonzero(tail):
         i, j = rows[p], columns[p]
-        tail_links[b].add((r, i, j) if tag == 1 else (r, j, i))
-    sentences: List[List[Tuple[int, Span, Span]]] = [[] for _ in lengths]
-    for (b, p, r), tag in _nonzero(head):
+        tail_links.add((r, i, j) if tag == 1 else (r, j, i))
+    triplets: List[Tuple[int, Span, Span]] = []
+    for (p, r), tag in _nonzero(head):
         i, j = rows[p], columns[p]
         head_start, tail_start = (i, j) if tag == 1 else (j, i)
-        for head_span in entities[b].get(head_start, ()):
-            for tail_span in entities[b].get(tail_start, ()):
-                if (r, head_span[1] - 1, tail_span[1] - 1) in tail_links[b]:
-                    sentences[b].append((r, head_span, tail_span))
-    return sentences
+        for head_span in entities.get(head_start, ()):
+            for tail_span in entities.get(tail_start, ()):
+                if (r, head_span[1] - 1, tail_span[1] - 1) in tail_links:
+                    triplets.append((r, head_span, tail_span))
+                    if max_triplets is not None and len(triplets) >= max_triplets:
+                        return triplets
+    return triplets
 
 
 def _nonzero(tags: torch.Tensor) -> List[Tuple[List[int], int]]:

@@ -156,3 +156,36 @@ def test_long_sentences_are_decoded_on_their_first_tokens_and_counted():
 
 def test_allennlp_predict_and_python_api(tmp_path, monkeypatch):
     assert_allennlp_predict_matches_the_api(CONFIG, tmp_path, monkeypatch)
+
+
+def test_decoding_stops_at_max_triplets_a_sentence():
+    # every pair an entity, every link tagged both ways: 21 spans, hundreds of triplets
+    seq_len, relations = 6, 2
+    num_pairs = seq_len * (seq_len + 1) // 2
+    entity = torch.ones(1, num_pairs, dtype=torch.long)
+    head = torch.ones(1, num_pairs, relations, dtype=torch.long)
+    tail = torch.ones(1, num_pairs, relations, dtype=torch.long)
+    everything = decode_handshaking(entity, head, tail, [seq_len])[0]
+    assert len(everything) > 100
+    capped = decode_handshaking(entity, head, tail, [seq_len], max_triplets=7)[0]
+    assert len(capped) == 7 and set(capped) <= set(everything)
+    # a sentence under the cap keeps all its triplets
+    assert sorted(decode_handshaking(*tags_of(SENTENCE), lengths=[6], max_triplets=3)[0]) == sorted(SENTENCE)
+
+
+def test_an_untrained_model_decodes_at_most_max_decoded_triplets_and_counts_the_capped_sentences():
+    reader = TableFillingDatasetReader()
+    data = list(reader.read(str(DATA)))
+    vocab = Vocabulary.from_instances(data)
+    params = Params.from_file(str(CONFIG)).pop("model")
+    params["max_decoded_triplets"] = 2
+    model = Model.from_params(vocab=vocab, params=params).eval()
+    with torch.no_grad():  # links everywhere: every cell's SH-to-OH / ST-to-OT tag wins
+        for tagger in (model.entity_tagger, model.head_tagger, model.tail_tagger):
+            tagger.bias.view(-1, tagger.out_features if tagger is model.entity_tagger else 3)[:, 1] = 100.0
+    batch = Batch(data)
+    batch.index_instances(vocab)
+    output = model(**batch.as_tensor_dict())
+    assert all(len(triplets) == 2 for triplets in output["triplets"])
+    assert model.get_metrics(reset=True)["capped_sentences"] == len(data)
+    assert "capped_sentences" not in model.get_metrics(reset=True)
