@@ -100,8 +100,10 @@ def measure_speed(spec_rows: List[Dict[str, Any]], dev: str) -> None:
             continue
         print(f"speed of {row['system']} ({row['encoder']}): {archive}", file=sys.stderr)
         finished = subprocess.run(
-            [sys.executable, script, row["config"], dev, "--archive", archive], check=True, capture_output=True, text=True
+            [sys.executable, script, row["config"], dev, "--archive", archive], capture_output=True, text=True
         )
+        if finished.returncode != 0:
+            raise RuntimeError(f"speed.py failed on {archive}: {finished.stderr.strip().splitlines()[-1:]}")
         os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
         with open(target, "w") as handle:
             handle.write(finished.stdout)

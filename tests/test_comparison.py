@@ -35,6 +35,7 @@ def test_speed_is_measured_for_the_archives_that_have_no_speed_file(tmp_path, mo
     calls = []
 
     class Finished:
+        returncode = 0
         stdout = '{"inference_python_api": {}}'
 
     def run(command, **kwargs):
