@@ -124,6 +124,10 @@ def plot(rows: List[Dict[str, Any]], path: str) -> None:
         axes.annotate(f"{f['system']} ({'GloVe' if marker == 'o' else 'MiniLM'})", (f["sentences_per_s"], f["strict_f1"]),
                       textcoords="offset points", xytext=(4, 4), fontsize=8)
     axes.set_xscale("log")
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
+
+    axes.xaxis.set_major_formatter(ScalarFormatter())
+    axes.xaxis.set_minor_formatter(NullFormatter())
     axes.set_xlabel("inference, sentences/s (Python API, batch 100, this 2-core CPU)")
     axes.set_ylabel("webnlg_exact dev strict F1")
     axes.grid(True, alpha=0.3)
