@@ -138,16 +138,21 @@ class TestTPLinker(ModelTestCase):
             assert model.get_metrics()["f1"] > 0.9
 
 
-def test_long_sentences_are_decoded_on_their_first_tokens_and_counted():
-    reader = TableFillingDatasetReader()
-    data = list(reader.read(str(DATA)))
+def fixture_model(**model_params):
+    """The tiny config's model (``model_params`` changed) in evaluation mode, the fixture corpus and
+    its tensors."""
+    data = list(TableFillingDatasetReader().read(str(DATA)))
     vocab = Vocabulary.from_instances(data)
     params = Params.from_file(str(CONFIG)).pop("model")
-    params["max_table_length"] = 5
-    model = Model.from_params(vocab=vocab, params=params).eval()
+    params.update(model_params)
     batch = Batch(data)
     batch.index_instances(vocab)
-    output = model(**batch.as_tensor_dict())
+    return Model.from_params(vocab=vocab, params=params).eval(), data, batch.as_tensor_dict()
+
+
+def test_long_sentences_are_decoded_on_their_first_tokens_and_counted():
+    model, data, tensors = fixture_model(max_table_length=5)
+    output = model(**tensors)
     for triplets in output["triplets"]:
         assert all(t.head[1] <= 5 and t.tail[1] <= 5 for t in triplets)
     longer = sum(len(i["source_tokens"]) > 5 for i in data)
@@ -174,18 +179,11 @@ def test_decoding_stops_at_max_triplets_a_sentence():
 
 
 def test_an_untrained_model_decodes_at_most_max_decoded_triplets_and_counts_the_capped_sentences():
-    reader = TableFillingDatasetReader()
-    data = list(reader.read(str(DATA)))
-    vocab = Vocabulary.from_instances(data)
-    params = Params.from_file(str(CONFIG)).pop("model")
-    params["max_decoded_triplets"] = 2
-    model = Model.from_params(vocab=vocab, params=params).eval()
+    model, data, tensors = fixture_model(max_decoded_triplets=2)
     with torch.no_grad():  # links everywhere: every cell's SH-to-OH / ST-to-OT tag wins
         for tagger in (model.entity_tagger, model.head_tagger, model.tail_tagger):
             tagger.bias.view(-1, tagger.out_features if tagger is model.entity_tagger else 3)[:, 1] = 100.0
-    batch = Batch(data)
-    batch.index_instances(vocab)
-    output = model(**batch.as_tensor_dict())
+    output = model(**tensors)
     assert all(len(triplets) == 2 for triplets in output["triplets"])
     assert model.get_metrics(reset=True)["capped_sentences"] == len(data)
     assert "capped_sentences" not in model.get_metrics(reset=True)
