@@ -30,7 +30,10 @@ class CopyMTLSet(TripletModel):
     ``L = L_D + λ·L_E`` with ``λ = tagging_loss_weight`` (its tags are predicted, not used).
 
     Inference: every slot whose most probable relation is not NA gives a triplet, its entities the
-    best valid spans (start <= end); repeated triplets collapse.
+    best valid spans (start <= end); repeated triplets collapse. ``relation_threshold`` (read at
+    inference, so ``-o '{"model.relation_threshold": 0.6}'`` applies it to any archive): a slot
+    gives its most probable relation where that relation's probability reaches the threshold, NA
+    elsewhere (``null``: the argmax).
 
     A model of its own rather than a decoder switch of :class:`~copymtl_allennlp.models.copymtl.CopyMTL`:
     what configures the sequential decoder (feeding, NA loss, beam search, repeat blocking, entity
@@ -64,6 +67,7 @@ class CopyMTLSet(TripletModel):
         pointer_hidden_size: int = 100,
         pre_norm: bool = True,
         na_weight: float = 0.25,
+        relation_threshold: Optional[float] = None,
         tagging_head: bool = False,
         tagging_loss_weight: float = 1.0,
         dropout: float = 0.0,
@@ -74,6 +78,9 @@ class CopyMTLSet(TripletModel):
         super().__init__(vocab, **kwargs)
         if not 0.0 < na_weight <= 1.0:
             raise ConfigurationError(f"na_weight must be in (0, 1], got {na_weight}")
+        if relation_threshold is not None and not 0.0 < relation_threshold <= 1.0:
+            raise ConfigurationError(f"relation_threshold must be in (0, 1] or null, got {relation_threshold}")
+        self.relation_threshold = relation_threshold
         self.set_encoder(source_embedder, encoder, dropout, word_dropout)
         hidden_dim = encoder.get_output_dim()
         self.decoder = SetDecoder(
@@ -136,7 +143,11 @@ class CopyMTLSet(TripletModel):
             if self.training:
                 return output
         names = ("predicted_relations", "predicted_head_starts", "predicted_head_ends", "predicted_tail_starts", "predicted_tail_ends")
-        decoded = self.decoder.decode(predictions) if predictions is not None else self.decoder.predict(encoder_outputs, mask)
+        decoded = (
+            self.decoder.decode(predictions, self.relation_threshold)
+            if predictions is not None
+            else self.decoder.predict(encoder_outputs, mask, self.relation_threshold)
+        )
         output.update(zip(names, decoded))
         if emissions is not None:
             self._predict_tags(output, emissions, entity_tags, mask)

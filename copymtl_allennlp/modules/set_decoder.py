@@ -1,3 +1,4 @@
+import math
 from typing import List, NamedTuple, Optional, Tuple, cast
 
 import torch
@@ -118,22 +119,25 @@ class SetDecoder(torch.nn.Module):
         scores = util.replace_masked_values(scores, cast(torch.BoolTensor, mask), util.min_value_of_dtype(scores.dtype))
         return torch.log_softmax(scores, dim=-1)
 
-    def decode(self, predictions: SetPredictions) -> Tuple[torch.Tensor, ...]:
+    def decode(self, predictions: SetPredictions, relation_threshold: Optional[float] = None) -> Tuple[torch.Tensor, ...]:
         """Every slot's triplet: relation index (``-1`` for NA), head start, head end, tail start,
-        tail end (inclusive token positions, ``-1`` for NA), each of shape (batch_size, num_slots)."""
-        relations = predictions.relation_log_probs.argmax(dim=-1)
+        tail end (inclusive token positions, ``-1`` for NA), each of shape (batch_size, num_slots).
+        A slot's relation: :func:`slot_relations`."""
+        relations = slot_relations(predictions.relation_log_probs, relation_threshold)
         na = relations == self.num_relations
         pointers = predictions.pointer_log_probs
         head_starts, head_ends = best_spans(pointers[:, :, 0], pointers[:, :, 1])
         tail_starts, tail_ends = best_spans(pointers[:, :, 2], pointers[:, :, 3])
         return tuple(value.masked_fill(na, -1) for value in (relations, head_starts, head_ends, tail_starts, tail_ends))
 
-    def predict(self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor) -> Tuple[torch.Tensor, ...]:
+    def predict(
+        self, encoder_outputs: torch.Tensor, mask: torch.BoolTensor, relation_threshold: Optional[float] = None
+    ) -> Tuple[torch.Tensor, ...]:
         """What :meth:`decode` gives for :meth:`forward`'s predictions, with the pointers scored for
         the slots that predict a relation only (the NA slots' spans are never read): at inference
         most slots are NA, and the pointers are most of the decoder's work."""
         states = self.read(encoder_outputs, mask)
-        relations = self.relation_log_probs(states).argmax(dim=-1)
+        relations = slot_relations(self.relation_log_probs(states), relation_threshold)
         spans = [torch.full_like(relations, -1) for _ in range(4)]
         # the sentence and slot of every relation
         sentence, slot = (relations != self.num_relations).nonzero(as_tuple=True)
@@ -146,6 +150,18 @@ class SetDecoder(torch.nn.Module):
             for values, positions in zip(spans, found):
                 values[sentence, slot] = positions
         return (relations.masked_fill(relations == self.num_relations, -1), *spans)
+
+
+def slot_relations(relation_log_probs: torch.Tensor, threshold: Optional[float] = None) -> torch.Tensor:
+    """Each slot's relation from its log-probabilities (..., num_relations + 1), NA last (the
+    index ``num_relations``): the most probable class, or with ``threshold`` the most probable
+    relation where its probability reaches ``threshold`` and NA elsewhere (a stricter or looser
+    NA decision than the argmax, set at inference)."""
+    if threshold is None:
+        return relation_log_probs.argmax(dim=-1)
+    na = relation_log_probs.size(-1) - 1
+    best = relation_log_probs[..., :na].max(dim=-1)
+    return torch.where(best.values >= math.log(threshold), best.indices, na)
 
 
 def best_spans(start_log_probs: torch.Tensor, end_log_probs: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:

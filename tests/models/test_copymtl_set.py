@@ -153,3 +153,25 @@ def test_word_dropout_keeps_the_pos_tags():
     dropped = model._drop_words(tokens, mask)
     assert (dropped["tokens"]["tokens"][mask] == 1).any()
     assert torch.equal(dropped["pos_tags"]["tokens"], tokens["pos_tags"]["tokens"])
+
+
+@pytest.mark.parametrize("threshold", [0.0, 1.5])
+def test_a_relation_threshold_outside_zero_one_is_a_configuration_error(threshold):
+    vocab = Vocabulary.from_instances(instances(max_triplets=6))
+    with pytest.raises(ConfigurationError, match="relation_threshold"):
+        tiny_model(vocab, relation_threshold=threshold)
+
+
+def test_the_relation_threshold_is_read_at_inference():
+    data = instances(max_triplets=6)
+    vocab = Vocabulary.from_instances(data)
+    model = tiny_model(vocab).eval()
+    batch = Batch(data)
+    batch.index_instances(vocab)
+    tensors = batch.as_tensor_dict()
+    with torch.no_grad():
+        model.decoder.relation_classifier.bias.fill_(0.0)
+        model.decoder.relation_classifier.bias[-1] = -100.0  # NA never wins: every slot a triplet
+        assert all(output for output in model(**tensors)["triplets"])
+        model.relation_threshold = 1.0  # no relation is that certain
+        assert not any(model(**tensors)["triplets"])

@@ -187,3 +187,32 @@ def test_predict_scores_only_the_relation_slots_and_gives_what_decode_gives(slot
     with torch.no_grad():  # every slot NA
         decoder.relation_classifier.bias.copy_(torch.tensor([0.0, 0.0, 100.0]))
         assert all((values == -1).all() for values in decoder.predict(outputs, mask))
+
+
+def test_slot_relations_by_hand():
+    from copymtl_allennlp.modules.set_decoder import slot_relations
+
+    # two relations and NA (index 2), three slots
+    probs = torch.tensor([[0.5, 0.2, 0.3], [0.25, 0.35, 0.4], [0.1, 0.75, 0.15]])
+    log_probs = probs.log()
+    assert slot_relations(log_probs).tolist() == [0, 2, 1]  # the argmax
+    # 0.6: only the third slot's best relation (0.75) reaches it
+    assert slot_relations(log_probs, 0.6).tolist() == [2, 2, 1]
+    # 0.3: the second slot's best relation (0.35) reaches it, although NA (0.4) is more probable
+    assert slot_relations(log_probs, 0.3).tolist() == [0, 1, 1]
+    assert slot_relations(log_probs, 0.75).tolist() == [2, 2, 1]  # reaching counts
+
+
+def test_predict_and_decode_agree_under_a_relation_threshold():
+    torch.manual_seed(4)
+    decoder = SetDecoder(input_dim=8, num_relations=3, num_slots=6, num_heads=2, dropout=0.0).eval()
+    outputs, mask = torch.randn(2, 5, 8), torch.tensor([[True] * 5, [True] * 3 + [False] * 2])
+    with torch.no_grad():
+        decoder.relation_classifier.bias.copy_(torch.tensor([1.0, 0.5, 0.0, 0.8]))
+        for threshold in (None, 0.3, 0.5):
+            full = decoder.decode(decoder(outputs, mask), threshold)
+            sparse = decoder.predict(outputs, mask, threshold)
+            for expected, got in zip(full, sparse):
+                assert torch.equal(expected, got)
+        # a higher threshold never adds a triplet
+        assert ((decoder.predict(outputs, mask, 0.5)[0] >= 0) <= (decoder.predict(outputs, mask, 0.3)[0] >= 0)).all()
