@@ -54,7 +54,8 @@ def row_figures(row: Dict[str, Any]) -> Dict[str, Any]:
             strict_f1=metrics["f1"],
             text_f1=metrics.get("text_f1"),
             minutes_per_epoch=record["wall_time_s"] / record["epochs"] / 60,
-            best_epoch=record["best_epoch"],
+            # the records keep AllenNLP's best_epoch, counted from 0; the table counts from 1
+            best_epoch=record["best_epoch"] + 1,
             epochs=record["epochs"],
             seed=record.get("seed"),
         )

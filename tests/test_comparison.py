@@ -19,7 +19,7 @@ def test_the_table_reads_the_records_and_marks_rows_not_run(tmp_path):
     ]
     table = comparison.markdown(rows, [{"system": "P", "encoder": "BERT", "text_f1": 0.91}])
     lines = table.splitlines()
-    assert lines[2] == "| S | GloVe | 0.812 | 0.820 | 1.0 | 17 / 20 | 250 | 1500 |"
+    assert lines[2] == "| S | GloVe | 0.812 | 0.820 | 1.0 | 18 / 20 | 250 | 1500 |"
     assert lines[3] == "| T | MiniLM | not run (1) | | | | | |"
     assert lines[4].startswith("| P (published, **test**) | BERT | - | 0.910 |")
     assert lines[-1] == "(1) T, MiniLM: `allennlp train x`"

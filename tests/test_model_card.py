@@ -61,7 +61,7 @@ def test_the_card_is_in_the_archive_and_loads_as_a_model_card(run):
     assert loaded.model_details.paper.title.startswith("CopyMTL: Copy Mechanism")
     results = loaded.quantitative_analyses.unitary_results
     assert f"dev strict P / R / F1 {metrics['best_validation_precision']:.3f} / {metrics['best_validation_recall']:.3f}" in results
-    assert f"best epoch {metrics['best_epoch']} of 2 (seed 1)" in results
+    assert f"best epoch {metrics['best_epoch'] + 1} of 2 (seed 1)" in results
     assert loaded.training_data.dataset.notes.startswith("fixtures/data/sentences.jsonl; fixtures/data/sentences.jsonl: the licence of your data")
     assert loaded.evaluation_data.dataset.notes == "dev split: fixtures/demo/dev.jsonl"
     assert "copymtl-allennlp: Apache License 2.0" in loaded.model_details.license

@@ -1,4 +1,5 @@
 import logging
+import math
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -42,6 +43,12 @@ class TPLinker(TripletModel):
     triplets (counted as ``capped_sentences`` and logged): an untrained or diverged model tags links
     everywhere, and every pair of its entity spans would be a triplet (millions on an 80-token
     sentence).
+
+    ``decoding_o_weight`` (an inference switch, 1 by default): at decoding, each cell's ``O``
+    probability is multiplied by it before the argmax (``log(decoding_o_weight)`` added to the ``O``
+    score). Training with ``positive_weight`` w shifts the argmax towards the rare tags as if they
+    were w times likelier; ``decoding_o_weight`` w takes that shift back (the decision of the
+    unweighted posterior), values between trade recall for precision.
     """
 
     default_predictor = "copymtl"
@@ -58,6 +65,7 @@ class TPLinker(TripletModel):
         positive_weight: float = 1.0,
         max_table_length: int = 200,
         max_decoded_triplets: int = 100,
+        decoding_o_weight: float = 1.0,
         initializer: InitializerApplicator = InitializerApplicator(),
         **kwargs,
     ) -> None:
@@ -66,7 +74,10 @@ class TPLinker(TripletModel):
             raise ConfigurationError("loss_weight_recover_steps, max_table_length and max_decoded_triplets must be at least 1")
         if positive_weight <= 0:
             raise ConfigurationError(f"positive_weight must be positive, got {positive_weight}")
+        if decoding_o_weight <= 0:
+            raise ConfigurationError(f"decoding_o_weight must be positive, got {decoding_o_weight}")
         self.positive_weight = positive_weight
+        self.decoding_o_weight = decoding_o_weight
         self.set_encoder(source_embedder, encoder, dropout, word_dropout)
         self.num_relations = vocab.get_vocab_size(RELATION_NAMESPACE)
         shaking_size = shaking_size or encoder.get_output_dim()
@@ -129,9 +140,9 @@ class TPLinker(TripletModel):
                 return output
         lengths = mask.sum(dim=1).tolist()
         predicted = decode_handshaking(
-            entity_scores.argmax(-1) * pair_mask,
-            head_scores.argmax(-1) * pair_mask.unsqueeze(2),
-            tail_scores.argmax(-1) * pair_mask.unsqueeze(2),
+            self._tags(entity_scores) * pair_mask,
+            self._tags(head_scores) * pair_mask.unsqueeze(2),
+            self._tags(tail_scores) * pair_mask.unsqueeze(2),
             lengths,
             self.max_decoded_triplets,
         )
@@ -142,6 +153,14 @@ class TPLinker(TripletModel):
         ]
         self._score_triplets(output, metadata)
         return output
+
+    def _tags(self, scores: torch.Tensor) -> torch.Tensor:
+        """The decoded tag of every cell of ``scores`` (..., classes), ``O`` (0) weighted by
+        ``decoding_o_weight`` (class docstring)."""
+        if self.decoding_o_weight != 1.0:
+            scores = scores.clone()
+            scores[..., 0] += math.log(self.decoding_o_weight)
+        return scores.argmax(-1)
 
     def other_metrics(self, reset: bool) -> Dict[str, float]:
         truncated, capped = self._truncated, self._capped

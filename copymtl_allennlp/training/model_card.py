@@ -138,6 +138,8 @@ def build_model_card(config: Dict[str, Any], metrics: Dict[str, Any], command: s
     encoder = _encoder(model)
     train, dev = config.get("train_data_path"), config.get("validation_data_path")
     epochs = config.get("trainer", {}).get("num_epochs")
+    # AllenNLP counts the best epoch from 0; the card counts from 1, as "of {epochs}" reads
+    best_epoch = metrics["best_epoch"] + 1 if isinstance(metrics.get("best_epoch"), int) else "-"
 
     def metric(name: str) -> str:
         value = metrics.get(f"best_validation_{name}")
@@ -199,7 +201,7 @@ def build_model_card(config: Dict[str, Any], metrics: Dict[str, Any], command: s
         quantitative_analyses=QuantitativeAnalyses(
             unitary_results=(
                 f"dev strict P / R / F1 {metric('precision')} / {metric('recall')} / {metric('f1')}, text F1 {metric('text_f1')},"
-                f" best epoch {metrics.get('best_epoch', '-')} of {epochs} (seed {config.get('random_seed')}), as validated"
+                f" best epoch {best_epoch} of {epochs} (seed {config.get('random_seed')}), as validated"
                 f" during training with the config's decoding. Command: {command}"
             ),
         ),

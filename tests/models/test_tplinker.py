@@ -1,8 +1,10 @@
 import json
+import math
 
 import pytest
 import torch
 from allennlp.common import Params
+from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
 from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
@@ -187,3 +189,28 @@ def test_an_untrained_model_decodes_at_most_max_decoded_triplets_and_counts_the_
     assert all(len(triplets) == 2 for triplets in output["triplets"])
     assert model.get_metrics(reset=True)["capped_sentences"] == len(data)
     assert "capped_sentences" not in model.get_metrics(reset=True)
+
+
+def test_decoding_o_weight_by_hand():
+    model, _, _ = fixture_model(decoding_o_weight=4.0)
+    # cells: O at 0 against a link at log 3 (O's probability x 4 beats it), O at 0 against a link at
+    # log 5 (the link stays), a reverse link at log 3 against a forward one at log 2 (O stays lowest)
+    scores = torch.tensor([[0.0, math.log(3.0), -9.0], [0.0, math.log(5.0), -9.0], [-9.0, 2.0, 3.0]])
+    assert model._tags(scores).tolist() == [0, 1, 2]
+    assert fixture_model()[0]._tags(scores).tolist() == [1, 1, 2]
+
+
+def test_decoding_o_weight_only_changes_decoding_and_must_be_positive():
+    model, _, tensors = fixture_model()
+    with torch.no_grad():  # links favoured in every cell, by e^3 against O
+        for tagger in (model.entity_tagger, model.head_tagger, model.tail_tagger):
+            tagger.bias.view(-1, tagger.out_features if tagger is model.entity_tagger else 3)[:, 1] = 3.0
+    before = model(**tensors)
+    assert any(before["triplets"])
+    loss = before["loss"]
+    model.decoding_o_weight = 1e6
+    output = model(**tensors)
+    assert output["loss"] == loss
+    assert output["triplets"] == [[] for _ in output["triplets"]]
+    with pytest.raises(ConfigurationError, match="decoding_o_weight"):
+        fixture_model(decoding_o_weight=0.0)
