@@ -152,6 +152,14 @@ def fixture_model(**model_params):
     return Model.from_params(vocab=vocab, params=params).eval(), data, batch.as_tensor_dict()
 
 
+def favour_links(model, bias: float) -> None:
+    """Sets the bias of the first link tag of every tagger (the entity tag, and SH-to-OH / ST-to-OT
+    of every relation) to ``bias``, the rest of the biases as they are."""
+    with torch.no_grad():
+        for tagger in (model.entity_tagger, model.head_tagger, model.tail_tagger):
+            tagger.bias.view(-1, tagger.out_features if tagger is model.entity_tagger else 3)[:, 1] = bias
+
+
 def test_long_sentences_are_decoded_on_their_first_tokens_and_counted():
     model, data, tensors = fixture_model(max_table_length=5)
     output = model(**tensors)
@@ -182,9 +190,7 @@ def test_decoding_stops_at_max_triplets_a_sentence():
 
 def test_an_untrained_model_decodes_at_most_max_decoded_triplets_and_counts_the_capped_sentences():
     model, data, tensors = fixture_model(max_decoded_triplets=2)
-    with torch.no_grad():  # links everywhere: every cell's SH-to-OH / ST-to-OT tag wins
-        for tagger in (model.entity_tagger, model.head_tagger, model.tail_tagger):
-            tagger.bias.view(-1, tagger.out_features if tagger is model.entity_tagger else 3)[:, 1] = 100.0
+    favour_links(model, 100.0)  # links everywhere: every cell's SH-to-OH / ST-to-OT tag wins
     output = model(**tensors)
     assert all(len(triplets) == 2 for triplets in output["triplets"])
     assert model.get_metrics(reset=True)["capped_sentences"] == len(data)
@@ -202,9 +208,7 @@ def test_decoding_o_weight_by_hand():
 
 def test_decoding_o_weight_only_changes_decoding_and_must_be_positive():
     model, _, tensors = fixture_model()
-    with torch.no_grad():  # links favoured in every cell, by e^3 against O
-        for tagger in (model.entity_tagger, model.head_tagger, model.tail_tagger):
-            tagger.bias.view(-1, tagger.out_features if tagger is model.entity_tagger else 3)[:, 1] = 3.0
+    favour_links(model, 3.0)  # links favoured in every cell, by e^3 against O
     before = model(**tensors)
     assert any(before["triplets"])
     loss = before["loss"]
