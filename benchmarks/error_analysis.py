@@ -4,7 +4,7 @@ classified by what the model predicted for it, recall by the number of gold trip
 and by a triplet's place in the gold order, and what the wrong predictions were.
 
     python benchmarks/error_analysis.py runs/x/model.tar.gz ../shared/data/webnlg_exact/dev.jsonl \\
-        [-o '{"model.beam_size": 4}'] [--extend-vocab vectors/glove.6B.50d.txt] [--output out.json]
+        [-o '{"model.beam_size": 4}'] [--extend-vocab vectors/glove.6B.50d.txt] [--train train.jsonl] [--output out.json]
 
 ``--extend-vocab VECTORS`` extends the vocabulary with the split's words as ``allennlp evaluate
 --extend-vocab --embedding-sources-mapping '{"source_embedder.token_embedder_tokens": VECTORS}'``
@@ -21,6 +21,16 @@ Decoding switches (``model.beam_size``, ``model.max_decoding_triplets``) are rea
   relation      both spans right, another relation
   one_entity    the relation and one span right, the other entity's last token wrong
   missing       nothing of the above (the sentence's decoding never produced it)
+
+``--train TRAIN`` adds recall by how a gold triplet's entities are written. Where a sentence spells
+an entity's name otherwise than the knowledge base, the exact-match WebNLG cuts the gold span at the
+first differing word (dev: "Aarhus airport" is annotated "Aarhus", the name being "Aarhus Airport";
+"Alan Tukyk" is "Alan"). A gold entity counts as cut when it is a proper prefix of an entity name of
+TRAIN and the sentence's next token differs from that name's next word in case alone
+(``cut_at_case``) or is a near spelling of it (``cut_at_spelling``: difflib ratio at least 0.7); a
+triplet takes the first of ``cut_at_case``, ``cut_at_spelling`` that one of its entities has, else
+``whole``. A model that reads no case (an uncased transformer alone) cannot tell where such spans
+end.
 """
 import argparse
 import json
@@ -28,16 +38,20 @@ import os
 import sys
 import time
 from collections import Counter, defaultdict
-from typing import Dict, List, Sequence
+from difflib import SequenceMatcher
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from allennlp.models.archival import load_archive
 
 import copymtl_allennlp.plugin  # noqa: F401  (registers the components)
+from copymtl_allennlp.data.formats import read_sentences
 from copymtl_allennlp.data.namespaces import RELATION_NAMESPACE
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.models.triplet_model import WORD_EMBEDDING_PATH, vector_file_words
 
 CATEGORIES = ("correct", "boundary", "swapped", "relation", "one_entity", "missing")
+MENTION_KINDS = ("whole", "cut_at_case", "cut_at_spelling")
+Name = Tuple[str, ...]
 
 
 def classify(gold: Triplet, predicted: Sequence[Triplet]) -> str:
@@ -57,14 +71,65 @@ def classify(gold: Triplet, predicted: Sequence[Triplet]) -> str:
     return "missing"
 
 
-def analyse(gold_sentences: List[List[Triplet]], predicted_sentences: List[List[Triplet]], cap: int) -> Dict:
+def name_prefixes(names: Iterable[Name]) -> Dict[Name, List[Name]]:
+    """Every proper prefix of the entity names -> the names it begins."""
+    prefixes: Dict[Name, List[Name]] = defaultdict(list)
+    for name in set(names):
+        for end in range(1, len(name)):
+            prefixes[name[:end]].append(name)
+    return dict(prefixes)
+
+
+def mention_kind(tokens: Sequence[str], span: Tuple[int, int], prefixes: Dict[Name, List[Name]]) -> str:
+    """``cut_at_case``, ``cut_at_spelling`` or ``whole`` for the gold entity ``tokens[span[0]:span[1]]``
+    (module docstring)."""
+    start, end = span
+    if end >= len(tokens):
+        return "whole"
+    following = tokens[end]
+    kinds = set()
+    for name in prefixes.get(tuple(tokens[start:end]), ()):
+        word = name[end - start]
+        if word == following:
+            continue
+        if word.lower() == following.lower():
+            kinds.add("cut_at_case")
+        elif SequenceMatcher(None, word, following).ratio() >= 0.7:
+            kinds.add("cut_at_spelling")
+    return next((kind for kind in MENTION_KINDS[1:] if kind in kinds), "whole")
+
+
+def triplet_kind(tokens: Sequence[str], triplet: Triplet, prefixes: Dict[Name, List[Name]]) -> str:
+    kinds = {mention_kind(tokens, triplet.head, prefixes), mention_kind(tokens, triplet.tail, prefixes)}
+    return next((kind for kind in MENTION_KINDS[1:] if kind in kinds), "whole")
+
+
+def training_names(path: str) -> List[Name]:
+    """The entity names (token tuples) of a training file, in any format the reader detects."""
+    return [
+        tuple(sentence.tokens[start:end])
+        for _, sentence in read_sentences(path)
+        for triplet in sentence.triplets
+        for start, end in (triplet.head, triplet.tail)
+    ]
+
+
+def analyse(
+    gold_sentences: List[List[Triplet]],
+    predicted_sentences: List[List[Triplet]],
+    cap: int,
+    gold_kinds: Optional[List[List[str]]] = None,
+) -> Dict:
+    """The report's figures; ``gold_kinds`` (a :data:`MENTION_KINDS` entry for every gold triplet)
+    adds ``recall_by_mention``."""
     categories: Counter = Counter()
     by_count: Dict[int, Counter] = defaultdict(Counter)
     by_place: Dict[int, Counter] = defaultdict(Counter)
     wrong_predictions: Counter = Counter()
     count_difference: Counter = Counter()
+    by_kind: Dict[str, Counter] = defaultdict(Counter)
     beyond_cap = 0
-    for gold, predicted in zip(gold_sentences, predicted_sentences):
+    for index, (gold, predicted) in enumerate(zip(gold_sentences, predicted_sentences)):
         predicted_set = set(predicted)
         gold_set = set(gold)
         count_difference[max(-3, min(3, len(predicted_set) - len(gold_set)))] += 1
@@ -76,12 +141,15 @@ def analyse(gold_sentences: List[List[Triplet]], predicted_sentences: List[List[
             by_count[min(len(gold), 6)]["found"] += hit
             by_place[min(place + 1, 6)]["gold"] += 1
             by_place[min(place + 1, 6)]["found"] += hit
+            if gold_kinds is not None:
+                by_kind[gold_kinds[index][place]]["gold"] += 1
+                by_kind[gold_kinds[index][place]]["found"] += hit
             beyond_cap += place >= cap
         for triplet in predicted_set - gold_set:
             # what a wrong prediction is, seen from the gold side
             wrong_predictions[classify(triplet, gold) if gold else "no_gold"] += 1
     gold_total = sum(categories.values())
-    return {
+    report = {
         "gold_triplets": gold_total,
         "gold_categories": {c: categories[c] for c in CATEGORIES},
         "gold_categories_share": {c: round(categories[c] / max(gold_total, 1), 4) for c in CATEGORIES},
@@ -97,6 +165,12 @@ def analyse(gold_sentences: List[List[Triplet]], predicted_sentences: List[List[
         "wrong_predictions": dict(wrong_predictions),
         "sentences_by_predicted_minus_gold_count": {str(k): v for k, v in sorted(count_difference.items())},
     }
+    if gold_kinds is not None:
+        report["recall_by_mention"] = {
+            kind: {"gold": by_kind[kind]["gold"], "recall": round(by_kind[kind]["found"] / max(by_kind[kind]["gold"], 1), 4)}
+            for kind in MENTION_KINDS
+        }
+    return report
 
 
 def triplet_cap(model) -> int:
@@ -114,6 +188,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--output", help="write the figures as JSON here")
     parser.add_argument("--extend-vocab", metavar="VECTORS", help="extend the vocabulary with the split's words, vectors from VECTORS")
+    parser.add_argument("--train", metavar="TRAIN", help="recall by how the gold entities are written, names from TRAIN")
     args = parser.parse_args()
 
     archive = load_archive(args.archive, overrides=args.overrides)
@@ -163,6 +238,13 @@ def main() -> None:
         gold.append(instance["metadata"].metadata["gold_triplets"])
         predicted.append(outputs[index])
     metrics = model.get_metrics(reset=True)
+    gold_kinds = None
+    if args.train:
+        prefixes = name_prefixes(training_names(args.train))
+        gold_kinds = [
+            [triplet_kind(instance["metadata"].metadata["tokens"], triplet, prefixes) for triplet in gold[index]]
+            for index, instance in enumerate(instances)
+        ]
     report = {
         "archive": args.archive,
         "data": args.data,
@@ -171,7 +253,7 @@ def main() -> None:
         "decoding_seconds": round(seconds, 1),
         "vocabulary": vocabulary,
         "sentences": len(instances),
-        **analyse(gold, predicted, triplet_cap(model)),
+        **analyse(gold, predicted, triplet_cap(model), gold_kinds),
     }
     text = json.dumps(report, indent=1)
     if args.output:

@@ -38,3 +38,33 @@ def test_analysis_counts_by_hand():
     assert report["gold_triplets_beyond_max_triplets"] == 1  # the third gold triplet of sentence 2
     assert report["wrong_predictions"] == {"one_entity": 1}
     assert report["sentences_by_predicted_minus_gold_count"] == {"-1": 1, "0": 1}
+
+
+def test_cut_mentions_by_hand():
+    prefixes = error_analysis.name_prefixes([("Aarhus", "Airport"), ("Alan", "Tudyk"), ("Alan", "Bean"), ("Aarhus",)])
+    assert prefixes[("Alan",)] and prefixes[("Aarhus",)] == [("Aarhus", "Airport")]
+    kind = error_analysis.mention_kind
+    tokens = ["Aarhus", "airport", "serves", "Aarhus", "and", "Alan", "Tukyk", "met", "Alan", "Bean", "."]
+    assert kind(tokens, (0, 1), prefixes) == "cut_at_case"  # "Aarhus" before "airport", the name "Aarhus Airport"
+    assert kind(tokens, (3, 4), prefixes) == "whole"  # "and" is no spelling of "Airport"
+    assert kind(tokens, (5, 6), prefixes) == "cut_at_spelling"  # "Tukyk" for "Tudyk"
+    assert kind(tokens, (8, 10), prefixes) == "whole"  # the whole name
+    assert kind(tokens, (10, 11), prefixes) == "whole"  # no name begins with "."
+    assert kind(["Alan"], (0, 1), prefixes) == "whole"  # nothing follows
+    both = Triplet("r", (5, 6), (0, 1))
+    assert error_analysis.triplet_kind(tokens, both, prefixes) == "cut_at_case"  # case before spelling
+    assert error_analysis.triplet_kind(tokens, Triplet("r", (8, 10), (5, 6)), prefixes) == "cut_at_spelling"
+
+
+def test_recall_by_mention_by_hand():
+    other = Triplet("capital", (7, 8), (9, 10))
+    gold = [[GOLD], [GOLD, other]]
+    predicted = [[GOLD], [other]]
+    kinds = [["whole"], ["cut_at_case", "whole"]]
+    report = error_analysis.analyse(gold, predicted, cap=5, gold_kinds=kinds)
+    assert report["recall_by_mention"] == {
+        "whole": {"gold": 2, "recall": 1.0},
+        "cut_at_case": {"gold": 1, "recall": 0.0},
+        "cut_at_spelling": {"gold": 0, "recall": 0.0},
+    }
+    assert "recall_by_mention" not in error_analysis.analyse(gold, predicted, cap=5)
