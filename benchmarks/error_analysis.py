@@ -80,6 +80,12 @@ def name_prefixes(names: Iterable[Name]) -> Dict[Name, List[Name]]:
     return dict(prefixes)
 
 
+def _first_cut(kinds: Iterable[str]) -> str:
+    """Of several kinds, the first cut of :data:`MENTION_KINDS` (case before spelling), else ``whole``."""
+    found = set(kinds)
+    return next((kind for kind in MENTION_KINDS[1:] if kind in found), "whole")
+
+
 def mention_kind(tokens: Sequence[str], span: Tuple[int, int], prefixes: Dict[Name, List[Name]]) -> str:
     """``cut_at_case``, ``cut_at_spelling`` or ``whole`` for the gold entity ``tokens[span[0]:span[1]]``
     (module docstring)."""
@@ -96,12 +102,11 @@ def mention_kind(tokens: Sequence[str], span: Tuple[int, int], prefixes: Dict[Na
             kinds.add("cut_at_case")
         elif SequenceMatcher(None, word, following).ratio() >= 0.7:
             kinds.add("cut_at_spelling")
-    return next((kind for kind in MENTION_KINDS[1:] if kind in kinds), "whole")
+    return _first_cut(kinds)
 
 
 def triplet_kind(tokens: Sequence[str], triplet: Triplet, prefixes: Dict[Name, List[Name]]) -> str:
-    kinds = {mention_kind(tokens, triplet.head, prefixes), mention_kind(tokens, triplet.tail, prefixes)}
-    return next((kind for kind in MENTION_KINDS[1:] if kind in kinds), "whole")
+    return _first_cut(mention_kind(tokens, span, prefixes) for span in (triplet.head, triplet.tail))
 
 
 def training_names(path: str) -> List[Name]:
