@@ -1,5 +1,5 @@
 // CopyMTL-Set on WebNLG with pretrained word vectors: the copy family's inputs (GloVe 6B 50d,
-// fine-tuned, beside a trained 50d embedding), a BiLSTM (300 a direction), and the set decoder: 10
+// fine-tuned, beside a trained 50d embedding), a 2-layer BiLSTM (300 a direction), and the set decoder: 10
 // triplet slots, each reading the BiLSTM outputs by one multi-head attention and predicting a
 // relation or NA and four pointers (head start / end, tail start / end; Eq. 10 scorers), trained by Hungarian matching.
 // `make vectors` writes vectors/glove.6B.50d.txt (run from the repository root). Data from the environment:
@@ -14,6 +14,7 @@ lib.set_config(
   embedding_dim=50,
   trainable_embedding_dim=50,
   hidden_size=300,
+  encoder_layers=2,  // 0.820 / 0.821 dev strict F1 (seeds 77 / 78) against 0.802 / 0.799 with one layer
   dropout=0.4,
   word_dropout=0.1,
   batch_size=32,
