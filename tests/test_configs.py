@@ -158,7 +158,9 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     if "_nobilstm" in config.stem:
         assert model["encoder"] == {"type": "pooled_state", "input_size": 384, "hidden_size": 384, "cell": "lstm"}
     else:
-        assert model["encoder"] == {"type": "averaged_bidirectional", "input_size": 384, "hidden_size": 300, "cell": "lstm"}
+        # MiniLM-L6 lower-cases its input: a trained, cased 50d word embedding beside it
+        assert embedders["trainable_tokens"] == {"type": "embedding", "embedding_dim": 50, "trainable": True}
+        assert model["encoder"] == {"type": "averaged_bidirectional", "input_size": 384 + 50, "hidden_size": 300, "cell": "lstm"}
     trainer = params["trainer"]
     assert trainer["learning_rate_scheduler"]["type"] == "linear_with_warmup"
     assert trainer["grad_norm"] == 5.0
@@ -168,7 +170,7 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     # built on the tiny local BERT (hidden 16): the parameter group holds the transformer's
     # parameters and nothing else
     transformer["model_name"] = tiny_bert
-    model["encoder"].update(input_size=16, hidden_size=8)  # (pooled_state: projected to 8)
+    model["encoder"].update(input_size=model["encoder"]["input_size"] - 384 + 16, hidden_size=8)  # (pooled_state: projected to 8)
     model["attention"].update(vector_dim=8, matrix_dim=8)
     vocab = Vocabulary(
         {"relation_labels": {"r": 1}, "entity_tags": {"B": 1, "I": 1, "O": 1}}, non_padded_namespaces=["*labels", "*tags"]
@@ -318,6 +320,8 @@ def check_inputs_and_shrink(config, params, tiny_bert, tmp_path):
         assert embedders["transformer"]["model_name"] == "sentence-transformers/all-MiniLM-L6-v2"
         assert embedders["transformer"]["transformer_kwargs"] == {"local_files_only": True}
         assert params["trainer"]["optimizer"]["parameter_groups"][0][1] == {"lr": 5e-5}
+        # MiniLM-L6 lower-cases its input: a trained, cased 50d word embedding beside it
+        assert embedders["trainable_tokens"] == {"type": "embedding", "embedding_dim": 50, "trainable": True}
         others = sum(e["embedding_dim"] for key, e in embedders.items() if key != "transformer")
         assert model["encoder"]["input_size"] == 384 + others
         embedders["transformer"]["model_name"] = tiny_bert

@@ -13,6 +13,7 @@ lib.set_config(
   train=std.extVar("WEBNLG_TRAIN_PATH"),
   validation=std.extVar("WEBNLG_DEV_PATH"),
   transformer="sentence-transformers/all-MiniLM-L6-v2",
+  trainable_embedding_dim=50,  // cased words beside MiniLM-L6, which lower-cases (docs/results.md, "The set decoder")
   hidden_size=300,
   dropout=0.3,
   batch_size=32,

@@ -14,6 +14,7 @@ lib.config(
   validation=std.extVar("WEBNLG_DEV_PATH"),
   system="copyre_prime5",
   transformer="sentence-transformers/all-MiniLM-L6-v2",
+  trainable_embedding_dim=50,  // cased words beside MiniLM-L6, which lower-cases (docs/results.md, "The set decoder")
   hidden_size=300,
   batch_size=32,
   dropout=0.3,
