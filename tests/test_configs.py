@@ -41,7 +41,7 @@ def test_there_is_a_config_per_system_and_dataset():
 
 BASELINE_CONFIGS = [c for c in CONFIGS if c.stem.startswith(("novel_tagging", "graphrel"))]
 SET_CONFIGS = [c for c in CONFIGS if c.stem.startswith("copymtl_set_")]
-TABLE_CONFIGS = [c for c in CONFIGS if c.stem.startswith("tplinker_")]
+TABLE_CONFIGS = [c for c in CONFIGS if c.stem.startswith(("tplinker_", "onerel_"))]
 FAMILY_CONFIGS = [c for c in CONFIGS if c not in BASELINE_CONFIGS + SET_CONFIGS + TABLE_CONFIGS]
 TUNED_CONFIGS = [c for c in FAMILY_CONFIGS if "_tuned" in c.stem]
 PAPER_CONFIGS = [
@@ -301,7 +301,7 @@ def test_there_are_set_decoder_configs_for_both_encoders():
 
 
 def check_inputs_and_shrink(config, params, tiny_bert, tmp_path):
-    """The inputs of a CopyMTL-Set or TPLinker config (every embedder has its indexer in training
+    """The inputs of a CopyMTL-Set or table-filling config (every embedder has its indexer in training
     and evaluation data; GloVe from `make vectors`' file, or MiniLM from local files at its own
     learning rate; vocabulary from train), then the model made buildable here: a one-word vectors
     file or the tiny local BERT, a 4-wide BiLSTM."""
@@ -354,15 +354,24 @@ def test_set_decoder_configs_build(config, tiny_bert, tmp_path):
 def test_table_filling_configs_build(config, tiny_bert, tmp_path):
     params = Params.from_file(str(config)).as_dict()
     model = params["model"]
-    assert model["type"] == "tplinker"
+    kind = config.stem.split("_")[0]
+    assert model["type"] == kind
+    scheme = {"tplinker": "handshaking", "onerel": "horns"}[kind]
     for reader in ("dataset_reader", "validation_dataset_reader"):
         assert params[reader]["type"] == "table_filling"
+        assert params[reader].get("tag_scheme", "handshaking") == scheme
     assert params["validation_dataset_reader"]["max_sentence_length"] is None
     check_inputs_and_shrink(config, params, tiny_bert, tmp_path)
     vocab = Vocabulary({"tokens": {"a": 1}, "relation_labels": {"r": 1, "s": 1}}, non_padded_namespaces=["*labels"])
     built = Model.from_params(vocab=vocab, params=Params(model))
-    assert built.head_tagger.out_features == built.tail_tagger.out_features == 2 * 3
+    if kind == "tplinker":
+        assert built.head_tagger.out_features == built.tail_tagger.out_features == 2 * 3
+    else:
+        assert built.scorer.relation_tags.out_features == 2 * 8  # two relations, 8 horn tags each
+        assert "loss_weight_recover_steps" not in model and "shaking_size" not in model
 
 
 def test_there_are_table_filling_configs_for_both_encoders():
-    assert {c.stem for c in TABLE_CONFIGS} == {"tplinker_glove_webnlg", "tplinker_minilm_webnlg"}
+    assert {c.stem for c in TABLE_CONFIGS} == {
+        "tplinker_glove_webnlg", "tplinker_minilm_webnlg", "onerel_glove_webnlg", "onerel_minilm_webnlg",
+    }

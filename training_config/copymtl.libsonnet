@@ -250,6 +250,36 @@
       parameter_groups=$.transformer_groups(transformer, transformer_lr),
     ),
 
+  // OneRel (model `onerel`, Shang et al. 2022): the inputs and encoder of `tplinker_config`, then the
+  // relation-specific horns tags of every ordered token pair, scored by the score-based classifier
+  // (`pair_size` wide, default 3 x the encoder's width; `pair_dropout` on the pair projections);
+  // the reader counts the gold triplets the tags do not decode back to (`tag_scheme: "horns"`).
+  onerel_config(
+    train, validation, embedding_dim=100, pretrained_file=null, trainable_embedding_dim=0, character_features=0, pos_dim=0,
+    freeze_pretrained=false, transformer=null, transformer_dim=384, transformer_lr=5e-5, transformer_max_length=512,
+    encoder="bilstm", hidden_size=300, encoder_layers=1, pair_size=null, pair_dropout=0.0, positive_weight=1.0,
+    max_table_length=200, dropout=0.0, word_dropout=0.0,
+    batch_size=32, lr=0.001, num_epochs=40, seed=77, patience=null, warmup_steps=0, grad_norm=null,
+    max_sentence_length=null, amp=null,
+  )::
+    local base = $.tplinker_config(
+      train, validation, embedding_dim, pretrained_file, trainable_embedding_dim, character_features, pos_dim,
+      freeze_pretrained, transformer, transformer_dim, transformer_lr, transformer_max_length,
+      encoder, hidden_size, encoder_layers, positive_weight=positive_weight, max_table_length=max_table_length,
+      dropout=dropout, word_dropout=word_dropout, batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed,
+      patience=patience, warmup_steps=warmup_steps, grad_norm=grad_norm, max_sentence_length=max_sentence_length, amp=amp,
+    );
+    base + {
+      dataset_reader+: {tag_scheme: "horns"},
+      model: {
+        [k]: base.model[k] for k in std.objectFields(base.model) if !std.member(["loss_weight_recover_steps", "shaking_size"], k)
+      } + {
+        type: "onerel",
+        [if pair_size != null then "pair_size"]: pair_size,
+        pair_dropout: pair_dropout,
+      },
+    },
+
   // What every config shares (the CopyMTL family and the baselines): data loaders, optimizer,
   // schedule, callbacks and seeds.
   // `amp`: null (float32) or "bfloat16" / "float16": mixed-precision training on a GPU (the

@@ -61,6 +61,10 @@ PAPERS = {
         title="TPLinker: Single-stage Joint Extraction of Entities and Relations Through Token Pair Linking (Wang et al., COLING 2020)",
         url="https://aclanthology.org/2020.coling-main.138/",
     ),
+    "onerel": Paper(
+        title="OneRel: Joint Entity and Relation Extraction with One Module in One Step (Shang, Huang and Mao, AAAI 2022)",
+        url="https://arxiv.org/abs/2203.05412",
+    ),
     "graphrel": Paper(
         title="GraphRel: Modeling Text as Relational Graphs for Joint Entity and Relation Extraction (Fu, Li and Ma, ACL 2019)",
         url="https://aclanthology.org/P19-1136/",
@@ -86,6 +90,8 @@ def system_name(model: Dict[str, Any]) -> str:
         return "CopyMTL-Set"
     if kind == "tplinker":
         return "TPLinker"
+    if kind == "onerel":
+        return "OneRel"
     key = (
         model.get("copy_scorer", "selu"), bool(model.get("mask_head_at_tail", False)), bool(model.get("tagging_head", True)),
         int(model.get("num_decoders", 1)) > 1, int(model.get("max_entity_length", 0)) > 0,

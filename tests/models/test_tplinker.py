@@ -104,7 +104,7 @@ def test_loss_weights_by_hand():
 
 
 def test_the_cell_loss_by_hand_weighs_the_rare_tags():
-    from copymtl_allennlp.models.tplinker import _masked_cross_entropy
+    from copymtl_allennlp.models.table_filling import masked_cross_entropy as _masked_cross_entropy
 
     # three cells: O, SH-OH, and padding
     scores = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 9.0]]])
@@ -202,8 +202,8 @@ def test_decoding_o_weight_by_hand():
     # cells: O at 0 against a link at log 3 (O's probability x 4 beats it), O at 0 against a link at
     # log 5 (the link stays), a reverse link at log 3 against a forward one at log 2 (O stays lowest)
     scores = torch.tensor([[0.0, math.log(3.0), -9.0], [0.0, math.log(5.0), -9.0], [-9.0, 2.0, 3.0]])
-    assert model._tags(scores).tolist() == [0, 1, 2]
-    assert fixture_model()[0]._tags(scores).tolist() == [1, 1, 2]
+    assert model.decoded_tags(scores).tolist() == [0, 1, 2]
+    assert fixture_model()[0].decoded_tags(scores).tolist() == [1, 1, 2]
 
 
 def test_decoding_o_weight_only_changes_decoding_and_must_be_positive():
