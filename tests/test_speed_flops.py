@@ -15,9 +15,13 @@ import speed  # noqa: E402
 
 @pytest.mark.parametrize(
     "config, reader",
-    [("copymtl_set_tiny.jsonnet", CopyMTLDatasetReader(entity_lengths=True, max_triplets=6)), ("tplinker_tiny.jsonnet", TableFillingDatasetReader())],
+    [
+        ("copymtl_set_tiny.jsonnet", CopyMTLDatasetReader(entity_lengths=True, max_triplets=6)),
+        ("tplinker_tiny.jsonnet", TableFillingDatasetReader()),
+        ("onerel_tiny.jsonnet", TableFillingDatasetReader(tag_scheme="horns")),
+    ],
 )
-def test_counted_flops_of_the_set_decoder_and_tplinker(config, reader):
+def test_counted_flops_of_the_set_decoder_and_the_table_filling_models(config, reader):
     # the set decoder's slot queries are a view of a parameter: torch's FlopCounterMode failed on them
     instances = list(reader.read(str(FIXTURES / "data" / "sentences.jsonl")))
     vocab = Vocabulary.from_instances(instances)

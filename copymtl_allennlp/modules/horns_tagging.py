@@ -69,27 +69,26 @@ def decode_horns(tags: torch.Tensor, lengths: List[int], max_triplets: Optional[
 def _sentence_triplets(tags: torch.Tensor, max_triplets: Optional[int]) -> List[Tuple[int, Span, Span]]:
     """One sentence of :func:`decode_horns`: tags (length, length, num_relations)."""
     length = tags.size(0)
-    starts = ((tags & HB_TB) > 0).nonzero()
-    if length == 0 or starts.numel() == 0:
+    # only the relations with a start (a trained model: a few of the hundreds)
+    relations = ((tags & HB_TB) > 0).flatten(0, 1).any(dim=0).nonzero().flatten()
+    if length == 0 or relations.numel() == 0:
         return []
+    tags = tags[:, :, relations]
     positions = torch.arange(length, device=tags.device).view(-1, 1)
     # the nearest HB-TE at or after each column of its row, the nearest HE-TE at or below each row
     # of its column (``length``: none), by a cumulative minimum from the far end
     nearest_tail_end = _nearest_from(torch.where((tags & HB_TE) > 0, positions.unsqueeze(0), length), dim=1)
     nearest_head_end = _nearest_from(torch.where((tags & HE_TE) > 0, positions.unsqueeze(1), length), dim=0)
-    head_begin, tail_begin, relation = starts.unbind(1)
+    head_begin, tail_begin, relation = ((tags & HB_TB) > 0).nonzero().unbind(1)
     tail_end = nearest_tail_end[head_begin, tail_begin, relation]
-    found = tail_end < length
-    head_begin, tail_begin, relation, tail_end = head_begin[found], tail_begin[found], relation[found], tail_end[found]
-    head_end = nearest_head_end[head_begin, tail_end, relation]
-    found = head_end < length
-    triplets = [
+    head_end = nearest_head_end[head_begin, tail_end.clamp(max=length - 1), relation]
+    found = ((tail_end < length) & (head_end < length)).nonzero().flatten()[:max_triplets]
+    return [
         (r, (hb, he + 1), (tb, te + 1))
         for hb, tb, r, te, he in zip(
-            *(value[found].tolist() for value in (head_begin, tail_begin, relation, tail_end, head_end))
+            *(value[found].tolist() for value in (head_begin, tail_begin, relations[relation], tail_end, head_end))
         )
     ]
-    return triplets if max_triplets is None else triplets[:max_triplets]
 
 
 def _nearest_from(candidates: torch.Tensor, dim: int) -> torch.Tensor:
