@@ -100,3 +100,19 @@ def fit_and_decode(model, instances, vocab, steps: int, lr: float = 0.01):
     model.get_metrics(reset=True)
     with torch.no_grad():
         return model(**tensors)
+
+
+def tiny_model_in_evaluation(config: Path, reader, **model_params):
+    """The model of a tiny ``config`` (``model_params`` changed) in evaluation mode, built on the
+    fixture corpus as ``reader`` reads it; returns the model, the instances and their tensors."""
+    from allennlp.common import Params
+    from allennlp.data import Batch, Vocabulary
+    from allennlp.models import Model
+
+    data = list(reader.read(str(FIXTURES / "data" / "sentences.jsonl")))
+    vocab = Vocabulary.from_instances(data)
+    params = Params.from_file(str(config)).pop("model")
+    params.update(model_params)
+    batch = Batch(data)
+    batch.index_instances(vocab)
+    return Model.from_params(vocab=vocab, params=params).eval(), data, batch.as_tensor_dict()

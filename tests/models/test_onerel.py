@@ -5,7 +5,6 @@ import torch
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
-from allennlp.data import Batch, Vocabulary
 from allennlp.models import Model
 
 from copymtl_allennlp.data.triplets import Triplet
@@ -13,7 +12,7 @@ from copymtl_allennlp.dataset_readers.table_filling import TableFillingDatasetRe
 from copymtl_allennlp.models.table_filling import masked_cross_entropy
 from copymtl_allennlp.modules.horns_tagging import HB_TB, HB_TE, HE_TE, NUM_HORNS_TAGS, decode_horns, horns_tags
 from copymtl_allennlp.modules.precision import flush_subnormal_gradient
-from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode
+from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode, tiny_model_in_evaluation
 
 CONFIG = FIXTURES / "configs" / "onerel_tiny.jsonnet"
 DATA = FIXTURES / "data" / "sentences.jsonl"
@@ -140,13 +139,7 @@ class TestOneRel(ModelTestCase):
 def fixture_model(**model_params):
     """The tiny config's model (``model_params`` changed) in evaluation mode, the fixture corpus and
     its tensors."""
-    data = list(TableFillingDatasetReader(tag_scheme="horns").read(str(DATA)))
-    vocab = Vocabulary.from_instances(data)
-    params = Params.from_file(str(CONFIG)).pop("model")
-    params.update(model_params)
-    batch = Batch(data)
-    batch.index_instances(vocab)
-    return Model.from_params(vocab=vocab, params=params).eval(), data, batch.as_tensor_dict()
+    return tiny_model_in_evaluation(CONFIG, TableFillingDatasetReader(tag_scheme="horns"), **model_params)
 
 
 def favour_all_horns(model, bias: float) -> None:

@@ -6,13 +6,13 @@ import torch
 from allennlp.common import Params
 from allennlp.common.checks import ConfigurationError
 from allennlp.common.testing import ModelTestCase
-from allennlp.data import Batch, Vocabulary
+from allennlp.data import Vocabulary
 from allennlp.models import Model
 
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.table_filling import TableFillingDatasetReader, handshaking_collisions
 from copymtl_allennlp.modules.handshaking import decode_handshaking, handshaking_tags, pair_index
-from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode
+from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode, tiny_model_in_evaluation
 
 CONFIG = FIXTURES / "configs" / "tplinker_tiny.jsonnet"
 DATA = FIXTURES / "data" / "sentences.jsonl"
@@ -143,13 +143,7 @@ class TestTPLinker(ModelTestCase):
 def fixture_model(**model_params):
     """The tiny config's model (``model_params`` changed) in evaluation mode, the fixture corpus and
     its tensors."""
-    data = list(TableFillingDatasetReader().read(str(DATA)))
-    vocab = Vocabulary.from_instances(data)
-    params = Params.from_file(str(CONFIG)).pop("model")
-    params.update(model_params)
-    batch = Batch(data)
-    batch.index_instances(vocab)
-    return Model.from_params(vocab=vocab, params=params).eval(), data, batch.as_tensor_dict()
+    return tiny_model_in_evaluation(CONFIG, TableFillingDatasetReader(), **model_params)
 
 
 def favour_links(model, bias: float) -> None:
