@@ -117,7 +117,8 @@ def masked_cross_entropy(
     classes) or, with ``class_dim`` k, its dimension k: ``scores`` (d_0 .. d_k-1, classes, d_k ..),
     ``tags`` (d_0 .. d_k-1, d_k ..), a layout in which torch's kernel runs several times faster on
     a CPU when the dimensions after the classes are wide."""
-    if class_dim < 0:
+    class_dim %= scores.dim()
+    if class_dim == scores.dim() - 1:
         classes = scores.size(-1)
         flat_scores, flat_tags = scores.reshape(-1, classes), tags.reshape(-1)
     else:

@@ -32,7 +32,6 @@ import torch
 from copymtl_allennlp.data.triplets import Span
 
 HB_TB, HB_TE, HE_TE = 1, 2, 4
-HORNS = {"HB-TB": HB_TB, "HB-TE": HB_TE, "HE-TE": HE_TE}
 NUM_HORNS_TAGS = 8  # every set of the three horns, 0 (``-``) to 7
 
 

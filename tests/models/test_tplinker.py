@@ -104,7 +104,7 @@ def test_loss_weights_by_hand():
 
 
 def test_the_cell_loss_by_hand_weighs_the_rare_tags():
-    from copymtl_allennlp.models.table_filling import masked_cross_entropy as _masked_cross_entropy
+    from copymtl_allennlp.models.table_filling import masked_cross_entropy
 
     # three cells: O, SH-OH, and padding
     scores = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 9.0]]])
@@ -112,8 +112,8 @@ def test_the_cell_loss_by_hand_weighs_the_rare_tags():
     mask = torch.tensor([[1.0, 1.0, 0.0]])
     o_loss = -torch.log_softmax(scores[0, 0], -1)[0].item()
     link_loss = -torch.log_softmax(scores[0, 1], -1)[1].item()
-    assert _masked_cross_entropy(scores, tags, mask).item() == pytest.approx((o_loss + link_loss) / 2)
-    assert _masked_cross_entropy(scores, tags, mask, positive_weight=10.0).item() == pytest.approx((o_loss + 10 * link_loss) / 11)
+    assert masked_cross_entropy(scores, tags, mask).item() == pytest.approx((o_loss + link_loss) / 2)
+    assert masked_cross_entropy(scores, tags, mask, positive_weight=10.0).item() == pytest.approx((o_loss + 10 * link_loss) / 11)
 
 
 class TestTPLinker(ModelTestCase):
