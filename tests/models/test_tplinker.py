@@ -11,6 +11,7 @@ from allennlp.models import Model
 
 from copymtl_allennlp.data.triplets import Triplet
 from copymtl_allennlp.dataset_readers.table_filling import TableFillingDatasetReader, handshaking_collisions
+from copymtl_allennlp.models.table_filling import masked_cross_entropy
 from copymtl_allennlp.modules.handshaking import decode_handshaking, handshaking_tags, pair_index
 from tests.conftest import FIXTURES, assert_allennlp_predict_matches_the_api, fit_and_decode, tiny_model_in_evaluation
 
@@ -104,8 +105,6 @@ def test_loss_weights_by_hand():
 
 
 def test_the_cell_loss_by_hand_weighs_the_rare_tags():
-    from copymtl_allennlp.models.table_filling import masked_cross_entropy
-
     # three cells: O, SH-OH, and padding
     scores = torch.tensor([[[2.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 9.0]]])
     tags = torch.tensor([[0, 1, 2]])
