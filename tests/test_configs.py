@@ -281,6 +281,14 @@ def test_every_config_trains_with_the_trainer_that_checks_its_keys():
         assert trainer["type"] == "mixed_precision" and trainer.get("amp_dtype") is None, config.stem  # float32, keys checked
 
 
+def test_every_config_has_the_evaluation_batch_size_the_readme_overrides():
+    # README: `allennlp evaluate --batch-size` cannot be combined with a batch sampler; the
+    # documented override `validation_data_loader.batch_sampler.batch_size` must name a real key
+    for config in CONFIGS:
+        loader = Params.from_file(str(config)).as_dict()["validation_data_loader"]
+        assert "batch_size" not in loader and isinstance(loader["batch_sampler"]["batch_size"], int), config.stem
+
+
 def test_a_config_of_your_own_elsewhere_imports_the_library_by_a_relative_path(tmp_path):
     import os
 
