@@ -167,9 +167,10 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     groups = trainer["optimizer"]["parameter_groups"]
     assert groups[0][1] == {"lr": 5e-5} and trainer["optimizer"]["lr"] == 0.001
 
-    # built on the tiny local BERT (hidden 16): the parameter group holds the transformer's
-    # parameters and nothing else
+    # built on the tiny local BERT (hidden 16) with a layer mix: the parameter group holds the
+    # transformer's parameters and nothing else; the mix's scalars train at the main rate
     transformer["model_name"] = tiny_bert
+    transformer["last_layer_only"] = False
     model["encoder"].update(input_size=model["encoder"]["input_size"] - 384 + 16, hidden_size=8)  # (pooled_state: projected to 8)
     model["attention"].update(vector_dim=8, matrix_dim=8)
     vocab = Vocabulary(
@@ -182,6 +183,8 @@ def test_transformer_configs_build_with_a_local_transformer(config, tiny_bert):
     in_group = {n for n, _ in built.named_parameters() if pattern.search(n)}
     assert in_group and all("transformer_model" in n for n in in_group)
     assert all(n in in_group for n, _ in built.named_parameters() if "transformer_model" in n)
+    mix = {n for n, _ in built.named_parameters() if "_scalar_mix" in n}
+    assert mix and not mix & in_group
 
 
 def test_a_transformer_config_without_the_bilstm(tiny_bert, tmp_path):

@@ -343,9 +343,12 @@
     if transformer == null then $.words(embedding_dim, pretrained_file, trainable_embedding_dim)
     else $.inputs(embedding_dim, null, trainable_embedding_dim, 0, false, transformer, transformer_dim, transformer_max_length),
 
-  // the transformer's own learning rate (a parameter group), where there is a transformer
+  // the transformer's own learning rate (a parameter group), where there is a transformer: its own
+  // weights at `transformer_lr`; everything else, a layer mix's scalar weights (the embedder's
+  // `last_layer_only: false`) included, at the optimizer's `lr`
   transformer_groups(transformer, transformer_lr)::
-    if transformer == null then null else [[["^source_embedder\\.token_embedder_transformer\\."], {lr: transformer_lr}]],
+    if transformer == null then null
+    else [[["^source_embedder\\.token_embedder_transformer\\._matched_embedder\\.transformer_model\\."], {lr: transformer_lr}]],
 
   // NovelTagging, LSTM-LSTM-Bias (Zheng et al. 2017): a BiLSTM encoder (`encoder_size` a
   // direction), the LSTM tagging decoder (`decoder_size`), the bias objective (`bias_weight`, α).
