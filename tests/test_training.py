@@ -80,6 +80,54 @@ def test_recover_ends_where_the_uninterrupted_run_ends(tmp_path, random_state_ca
         assert recovered["training_loss"] != expected["training_loss"]
 
 
+@pytest.mark.parametrize("average", ["exponential_recoverable", "exponential"])
+def test_recover_with_a_moving_average_of_the_weights(tmp_path, average):
+    """AllenNLP's own average follows stale copies of the weights after --recover; ours does not."""
+    import torch
+
+    # the best epoch is the last one (falling loss), whose weights come after the recovery
+    overrides = dict(NOISY, **{"trainer.moving_average": {"type": average, "decay": 0.9}, "trainer.validation_metric": "-loss"})
+    callbacks = [{"type": "random_state_checkpoint"}]
+    uninterrupted = str(tmp_path / "uninterrupted")
+    train_model_from_file(CONFIG, uninterrupted, overrides=json.dumps(dict(overrides, **{"trainer.callbacks": callbacks})))
+
+    run = str(tmp_path / "run")
+    interrupt = [{"type": "interrupt_once_in_epoch_1", "marker": str(tmp_path / "m")}]
+    interrupted = json.dumps(dict(overrides, **{"trainer.callbacks": interrupt + callbacks}))
+    with pytest.raises(RuntimeError, match="interrupted"):
+        train_model_from_file(CONFIG, run, overrides=interrupted)
+    train_model_from_file(CONFIG, run, overrides=interrupted, recover=True)
+
+    expected, recovered = _metrics(uninterrupted), _metrics(run)
+    assert recovered["training_loss"] == expected["training_loss"]  # the raw weights train the same
+    assert expected["best_epoch"] == 2, expected["best_epoch"]
+    best = [torch.load(os.path.join(directory, "best.th")) for directory in (uninterrupted, run)]
+    same_weights = all(torch.equal(best[0][name], best[1][name]) for name in best[0])
+    same_validation = recovered["validation_loss"] == expected["validation_loss"]
+    if average == "exponential_recoverable":
+        assert same_validation and same_weights, (recovered["validation_loss"], expected["validation_loss"])
+    else:
+        assert not same_validation and not same_weights
+
+
+def test_a_moving_average_of_another_model_is_refused():
+    import torch
+    from allennlp.common.checks import ConfigurationError
+
+    from copymtl_allennlp.training.moving_average import RecoverableExponentialMovingAverage
+
+    linear = torch.nn.Linear(2, 1)
+    average = RecoverableExponentialMovingAverage(list(linear.named_parameters()))
+    state = {key: {name: value + 1.0 for name, value in tensors.items()} for key, tensors in average.state_dict().items()}
+    average.load_state_dict(state)  # copied into the live shadows, which the model's parameters feed
+    assert torch.equal(average.state_dict()["shadows"]["weight"], linear.weight.detach() + 1.0)
+    with pytest.raises(ConfigurationError, match=r"does not match the model's parameters \(missing: \['weight'\], unexpected: \['encoder.weight'\]\)"):
+        average.load_state_dict({key: {"bias": torch.zeros(1), "encoder.weight": torch.zeros(1, 2)} for key in state})
+    bilinear = RecoverableExponentialMovingAverage(list(torch.nn.Bilinear(2, 2, 1).named_parameters()))  # same names
+    with pytest.raises(ConfigurationError, match=r"'weight' has shape \(1, 2, 2\) in the checkpoint, \(1, 2\) in the model"):
+        average.load_state_dict(bilinear.state_dict())
+
+
 def test_training_set_f1_callback_and_fig4_plot(tmp_path):
     run = str(tmp_path / "run")
     overrides = json.dumps({"trainer.callbacks": [{"type": "training_set_f1", "max_sentences": 4}, {"type": "random_state_checkpoint"}]})

@@ -4,3 +4,4 @@ from copymtl_allennlp.training.random_state import RandomStateCheckpoint
 from copymtl_allennlp.training.keep_freed_memory import KeepFreedMemory
 from copymtl_allennlp.training.mixed_precision import MixedPrecisionTrainer
 from copymtl_allennlp.training.model_card import ModelCardCallback
+from copymtl_allennlp.training.moving_average import RecoverableExponentialMovingAverage
