@@ -307,6 +307,28 @@ def test_a_config_of_your_own_elsewhere_imports_the_library_by_a_relative_path(t
     assert params["model"]["max_entity_length"] == 10 and params["model"]["dropout"] == 0.3
 
 
+def test_moving_average_decay_selects_the_average_that_recovers_exactly(tmp_path):
+    import torch
+    from allennlp.training.moving_average import MovingAverage
+
+    from copymtl_allennlp.training.moving_average import RecoverableExponentialMovingAverage
+
+    library = ROOT / "training_config" / "copymtl.libsonnet"
+    trainers = []
+    for extra in ("", ", moving_average_decay=0.995"):
+        config = tmp_path / f"set{len(trainers)}.jsonnet"
+        config.write_text(
+            f'local lib = import "{library}";\n'
+            f'lib.set_config(train=std.extVar("WEBNLG_TRAIN_PATH"), validation=std.extVar("WEBNLG_DEV_PATH"){extra})\n'
+        )
+        trainers.append(Params.from_file(str(config)).as_dict()["trainer"])
+    assert "moving_average" not in trainers[0]
+    average = MovingAverage.from_params(
+        Params(trainers[1]["moving_average"]), parameters=list(torch.nn.Linear(2, 1).named_parameters())
+    )
+    assert isinstance(average, RecoverableExponentialMovingAverage) and average._decay == 0.995
+
+
 def test_there_are_set_decoder_configs_for_both_encoders():
     assert {c.stem for c in SET_CONFIGS} == {"copymtl_set_glove_webnlg", "copymtl_set_minilm_webnlg"}
 

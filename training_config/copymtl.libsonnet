@@ -163,7 +163,7 @@
     num_heads=4, feedforward_dim=null, slot_dropout=0.1, pointer_hidden_size=100, na_weight=0.25,
     tagging_head=false, tagging_loss_weight=1.0, dropout=0.0, word_dropout=0.0,
     batch_size=32, lr=0.001, num_epochs=40, seed=77, patience=null, warmup_steps=0, grad_norm=null,
-    max_sentence_length=null, amp=null,
+    max_sentence_length=null, amp=null, moving_average_decay=null,
   )::
     local w = $.inputs(embedding_dim, pretrained_file, trainable_embedding_dim, character_features, freeze_pretrained, transformer, transformer_dim, transformer_max_length, pos_dim);
     {
@@ -201,7 +201,7 @@
       },
     } + $.training(
       batch_size=batch_size, lr=lr, num_epochs=num_epochs, seed=seed, patience=patience,
-      warmup_steps=warmup_steps, grad_norm=grad_norm, amp=amp,
+      warmup_steps=warmup_steps, grad_norm=grad_norm, amp=amp, moving_average_decay=moving_average_decay,
       parameter_groups=$.transformer_groups(transformer, transformer_lr),
     ),
 
@@ -284,7 +284,10 @@
   // schedule, callbacks and seeds.
   // `amp`: null (float32) or "bfloat16" / "float16": mixed-precision training on a GPU (the
   // trainer "mixed_precision", copymtl_allennlp/training/mixed_precision.py; float32 on a CPU).
-  training(batch_size, lr, num_epochs, seed, patience=null, warmup_steps=0, grad_norm=null, training_set_f1_sentences=0, parameter_groups=null, amp=null):: {
+  // `moving_average_decay`: null, or validate and save an exponential moving average of the weights
+  // with this decay (`exponential_recoverable`: AllenNLP's average, exact under --recover;
+  // copymtl_allennlp/training/moving_average.py).
+  training(batch_size, lr, num_epochs, seed, patience=null, warmup_steps=0, grad_norm=null, training_set_f1_sentences=0, parameter_groups=null, amp=null, moving_average_decay=null):: {
       // Length buckets: sentences of similar length share a batch (random batches of WebNLG
       // train are 60% padding; bucketed ones 3%). Batch order and bucket noise are seeded.
       data_loader: {batch_sampler: {type: "bucket", batch_size: batch_size, sorting_keys: ["source_tokens"]}},
@@ -298,6 +301,7 @@
         optimizer: {type: "fused_adam", lr: lr} + (if parameter_groups == null then {} else {parameter_groups: parameter_groups}),
         [if warmup_steps > 0 then "learning_rate_scheduler"]: {type: "linear_with_warmup", warmup_steps: warmup_steps},
         [if grad_norm != null then "grad_norm"]: grad_norm,
+        [if moving_average_decay != null then "moving_average"]: {type: "exponential_recoverable", decay: moving_average_decay},
         num_epochs: num_epochs,
         validation_metric: "+f1",
         [if patience != null then "patience"]: patience,
