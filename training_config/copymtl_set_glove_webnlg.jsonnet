@@ -2,7 +2,7 @@
 // fine-tuned, beside a trained 50d embedding), a 2-layer BiLSTM (300 a direction), and the set decoder: 10
 // triplet slots, each reading the BiLSTM outputs by one multi-head attention and predicting a
 // relation or NA and four pointers (head start / end, tail start / end; Eq. 10 scorers 300 wide),
-// trained by Hungarian matching.
+// trained by Hungarian matching; validated and saved with a moving average of the weights.
 // `make vectors` writes vectors/glove.6B.50d.txt (run from the repository root). Data from the environment:
 //   WEBNLG_TRAIN_PATH=... WEBNLG_DEV_PATH=... allennlp train training_config/copymtl_set_glove_webnlg.jsonnet -s runs/set_glove
 // Either WebNLG version: ../shared/data/webnlg_exact (the field's exact-match benchmark) or ../shared/data/webnlg.
@@ -23,4 +23,7 @@ lib.set_config(
   lr=0.001,
   grad_norm=5.0,
   num_epochs=60,
+  // validate and save an exponential moving average of the weights: 0.848 / 0.840 (seeds 77 / 78)
+  // against 0.827 / 0.840 without
+  moving_average_decay=0.999,
 )
