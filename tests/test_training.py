@@ -53,21 +53,28 @@ def _metrics(run):
         return json.load(handle)
 
 
-@pytest.mark.parametrize("random_state_callback", [True, False])
-def test_recover_ends_where_the_uninterrupted_run_ends(tmp_path, random_state_callback):
-    callbacks = [{"type": "random_state_checkpoint"}] if random_state_callback else []
+def train_uninterrupted_and_recovered(tmp_path, overrides, callbacks):
+    """Trains the tiny config twice with ``overrides``: once straight through, once interrupted in
+    epoch 1 and continued with --recover. Returns both serialization directories."""
     uninterrupted = str(tmp_path / "uninterrupted")
-    train_model_from_file(CONFIG, uninterrupted, overrides=json.dumps(dict(NOISY, **{"trainer.callbacks": callbacks})))
+    train_model_from_file(CONFIG, uninterrupted, overrides=json.dumps(dict(overrides, **{"trainer.callbacks": callbacks})))
 
     run = str(tmp_path / "run")
     interrupt = [{"type": "interrupt_once_in_epoch_1", "marker": str(tmp_path / "m")}]
-    overrides = json.dumps(dict(NOISY, **{"trainer.callbacks": interrupt + callbacks}))
+    interrupted = json.dumps(dict(overrides, **{"trainer.callbacks": interrupt + callbacks}))
     with pytest.raises(RuntimeError, match="interrupted"):
-        train_model_from_file(CONFIG, run, overrides=overrides)
+        train_model_from_file(CONFIG, run, overrides=interrupted)
     assert not os.path.exists(os.path.join(run, "model.tar.gz"))
     # the checkpoint of epoch 0 is loaded (torch's weights_only load) and training goes on
-    train_model_from_file(CONFIG, run, overrides=overrides, recover=True)
+    train_model_from_file(CONFIG, run, overrides=interrupted, recover=True)
     assert os.path.exists(os.path.join(run, "model.tar.gz"))
+    return uninterrupted, run
+
+
+@pytest.mark.parametrize("random_state_callback", [True, False])
+def test_recover_ends_where_the_uninterrupted_run_ends(tmp_path, random_state_callback):
+    callbacks = [{"type": "random_state_checkpoint"}] if random_state_callback else []
+    uninterrupted, run = train_uninterrupted_and_recovered(tmp_path, NOISY, callbacks)
 
     expected, recovered = _metrics(uninterrupted), _metrics(run)
     assert recovered["epoch"] == 2
@@ -87,16 +94,7 @@ def test_recover_with_a_moving_average_of_the_weights(tmp_path, average):
 
     # the best epoch is the last one (falling loss), whose weights come after the recovery
     overrides = dict(NOISY, **{"trainer.moving_average": {"type": average, "decay": 0.9}, "trainer.validation_metric": "-loss"})
-    callbacks = [{"type": "random_state_checkpoint"}]
-    uninterrupted = str(tmp_path / "uninterrupted")
-    train_model_from_file(CONFIG, uninterrupted, overrides=json.dumps(dict(overrides, **{"trainer.callbacks": callbacks})))
-
-    run = str(tmp_path / "run")
-    interrupt = [{"type": "interrupt_once_in_epoch_1", "marker": str(tmp_path / "m")}]
-    interrupted = json.dumps(dict(overrides, **{"trainer.callbacks": interrupt + callbacks}))
-    with pytest.raises(RuntimeError, match="interrupted"):
-        train_model_from_file(CONFIG, run, overrides=interrupted)
-    train_model_from_file(CONFIG, run, overrides=interrupted, recover=True)
+    uninterrupted, run = train_uninterrupted_and_recovered(tmp_path, overrides, [{"type": "random_state_checkpoint"}])
 
     expected, recovered = _metrics(uninterrupted), _metrics(run)
     assert recovered["training_loss"] == expected["training_loss"]  # the raw weights train the same
