@@ -13,7 +13,7 @@ instead of deep inside training.
 | ``Vocabulary._token_to_index`` / ``_index_to_token`` / ``_oov_token`` | ``models/triplet_model.py`` |
 | ``LabelField._label_id`` / ``_label_namespace`` | ``data/namespaces.py`` |
 | ``SequenceLabelField._indexed_labels`` / ``_label_namespace`` | ``dataset_readers/novel_tagging.py`` |
-| ``MovingAverage._parameters`` / ``_shadows`` / ``_backups`` (the averaged parameters by name, their averages, the raw values kept during validation) | ``training/moving_average.py`` |
+| ``MovingAverage._parameters`` / ``_shadows`` (the averaged parameters by name, their averages) | ``training/moving_average.py`` |
 | ``GradientDescentTrainer._epochs_completed`` / ``_start_after_epochs_completed`` / ``data_loader`` | ``training/random_state.py`` |
 | ``FromParams`` reads a constructor's ``__signature__`` | ``training/mixed_precision.py`` |
 | ``allennlp predict``'s ``_PredictManager._input_file`` | ``predictors/copymtl.py`` |
@@ -102,10 +102,10 @@ def set_sequence_labels(field: Any, labels: list) -> None:
     field.labels = labels
 
 
-def moving_average_tensors(average: Any) -> Tuple[list, Dict[str, torch.Tensor], Dict[str, torch.Tensor]]:
-    """An AllenNLP ``MovingAverage``'s parameter names, and its shadows (the averages) and backups
-    (the raw values while the averages are assigned) by parameter name: the live dictionaries."""
-    return [name for name, _ in average._parameters], average._shadows, average._backups
+def moving_average_shadows(average: Any) -> Tuple[list, Dict[str, torch.Tensor]]:
+    """An AllenNLP ``MovingAverage``'s parameter names, and its shadows (the averages) by parameter
+    name: the live dictionary."""
+    return [name for name, _ in average._parameters], average._shadows
 
 
 def trainer_epochs(trainer: Any) -> Tuple[int, int]:

@@ -126,6 +126,28 @@ def test_a_moving_average_of_another_model_is_refused():
         average.load_state_dict(bilinear.state_dict())
 
 
+def test_the_recoverable_average_keeps_the_shadows_and_loads_allennlps_own_average():
+    import torch
+    from allennlp.training.moving_average import ExponentialMovingAverage
+
+    from copymtl_allennlp.training.moving_average import RecoverableExponentialMovingAverage
+
+    linear = torch.nn.Linear(2, 1)
+    before = linear.weight.detach().clone()
+    stock = ExponentialMovingAverage(list(linear.named_parameters()), decay=0.5)
+    with torch.no_grad():
+        linear.weight.add_(2.0)
+    stock.apply()  # shadow = 0.5 * old + 0.5 * (old + 2) = old + 1 (no num_updates: the decay as given)
+    average = RecoverableExponentialMovingAverage(list(linear.named_parameters()), decay=0.5)
+    assert set(average.state_dict()) == {"shadows"}  # the backups are written before every read
+    average.load_state_dict(stock.state_dict())  # a run trained with AllenNLP's average continues with ours
+    average.assign_average_value()
+    assert torch.allclose(linear.weight, before + 1.0)
+    average.restore()
+    assert torch.allclose(linear.weight, before + 2.0)
+    assert torch.equal(average.state_dict()["shadows"]["weight"], stock.state_dict()["shadows"]["weight"])
+
+
 def test_training_set_f1_callback_and_fig4_plot(tmp_path):
     run = str(tmp_path / "run")
     overrides = json.dumps({"trainer.callbacks": [{"type": "training_set_f1", "max_sentences": 4}, {"type": "random_state_checkpoint"}]})
