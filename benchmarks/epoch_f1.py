@@ -12,12 +12,17 @@ import sys
 
 
 def epoch_f1(run: str, metric: str = "validation_f1") -> list:
+    if not os.path.isdir(run):
+        sys.exit(f"epoch_f1.py: {run}: no such serialization directory")
     found = {}
     for name in os.listdir(run):
         match = re.fullmatch(r"metrics_epoch_(\d+)\.json", name)
         if match:
             with open(os.path.join(run, name)) as handle:
-                found[int(match.group(1))] = round(json.load(handle)[metric], 4)
+                metrics = json.load(handle)
+            if metric not in metrics:
+                sys.exit(f"epoch_f1.py: {os.path.join(run, name)}: no metric {metric!r}")
+            found[int(match.group(1))] = round(metrics[metric], 4)
     if not found:
         sys.exit(f"epoch_f1.py: no metrics_epoch_N.json in {run}")
     return [found[epoch] for epoch in sorted(found)]

@@ -19,3 +19,20 @@ def test_epoch_f1_reads_every_epoch_in_order_and_names_an_empty_run(tmp_path):
     empty.mkdir()
     result = subprocess.run([sys.executable, "benchmarks/epoch_f1.py", str(empty)], capture_output=True, text=True, cwd=ROOT)
     assert result.returncode == 1 and f"no metrics_epoch_N.json in {empty}" in result.stderr
+
+
+def test_epoch_f1_names_a_missing_directory_and_a_missing_metric(tmp_path):
+    missing = tmp_path / "missing"
+    result = subprocess.run([sys.executable, "benchmarks/epoch_f1.py", str(missing)], capture_output=True, text=True, cwd=ROOT)
+    assert result.returncode == 1 and f"{missing}: no such serialization directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics_epoch_0.json").write_text(json.dumps({"validation_f1": 0.5}))
+    result = subprocess.run(
+        [sys.executable, "benchmarks/epoch_f1.py", str(run), "--metric", "validation_text_f1"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 1 and "metrics_epoch_0.json: no metric 'validation_text_f1'" in result.stderr
