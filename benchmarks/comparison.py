@@ -8,7 +8,7 @@ The rows are a JSON list (default ``benchmarks/results/comparison_rows.json``), 
 the record of ``benchmarks/quality.py`` with that label (the first if several) gives the F1, the
 epochs and the wall time; the ``benchmarks/speed.py`` JSON gives inference at batch 100 (Python
 API) and the peak RSS of ``allennlp predict``. A row whose record is missing is printed as not run,
-with its command. Published test figures (``published`` in the same file) follow, labelled so.
+with its command and, where the row gives one, ``not_run_because`` (why it was left empty). Published test figures (``published`` in the same file) follow, labelled so.
 
     python benchmarks/comparison.py [--rows benchmarks/results/comparison_rows.json] \\
         [--plot docs/comparison_webnlg_exact.png] > table.md
@@ -47,7 +47,10 @@ def row_figures(row: Dict[str, Any]) -> Dict[str, Any]:
     """The figures of one row (``None`` where not measured)."""
     record = load_record(row["results"], row["label"])
     speed = load_json(row.get("speed"))
-    figures: Dict[str, Any] = {"system": row["system"], "encoder": row["encoder"], "command": row.get("command", "")}
+    figures: Dict[str, Any] = {
+        "system": row["system"], "encoder": row["encoder"], "command": row.get("command", ""),
+        "not_run_because": row.get("not_run_because"),
+    }
     if record is not None:
         metrics = record["dev_metrics"]
         figures.update(
@@ -77,7 +80,8 @@ def markdown(rows: List[Dict[str, Any]], published: List[Dict[str, Any]]) -> str
     not_run: List[str] = []
     for f in rows:
         if "strict_f1" not in f:
-            not_run.append(f"{f['system']}, {f['encoder']}: `{f['command']}`")
+            because = f" (not run: {f['not_run_because']})" if f.get("not_run_because") else ""
+            not_run.append(f"{f['system']}, {f['encoder']}{because}: `{f['command']}`")
             lines.append(f"| {f['system']} | {f['encoder']} | not run ({len(not_run)}) | | | | | |")
             continue
         lines.append(

@@ -16,13 +16,16 @@ def test_the_table_reads_the_records_and_marks_rows_not_run(tmp_path):
     rows = [
         comparison.row_figures({"system": "S", "encoder": "GloVe", "results": str(results), "label": "A", "speed": str(speed)}),
         comparison.row_figures({"system": "T", "encoder": "MiniLM", "results": str(results), "label": "missing", "command": "allennlp train x"}),
+        comparison.row_figures({"system": "U", "encoder": "MiniLM", "results": str(results), "label": "missing", "command": "allennlp train y",
+                                "not_run_because": "4 CPU hours"}),
     ]
     table = comparison.markdown(rows, [{"system": "P", "encoder": "BERT", "text_f1": 0.91}])
     lines = table.splitlines()
     assert lines[2] == "| S | GloVe | 0.812 | 0.820 | 1.0 | 18 / 20 | 250 | 1500 |"
     assert lines[3] == "| T | MiniLM | not run (1) | | | | | |"
-    assert lines[4].startswith("| P (published, **test**) | BERT | - | 0.910 |")
-    assert lines[-1] == "(1) T, MiniLM: `allennlp train x`"
+    assert lines[4] == "| U | MiniLM | not run (2) | | | | | |"
+    assert lines[5].startswith("| P (published, **test**) | BERT | - | 0.910 |")
+    assert lines[-2:] == ["(1) T, MiniLM: `allennlp train x`", "(2) U, MiniLM (not run: 4 CPU hours): `allennlp train y`"]
     comparison.plot(rows, str(tmp_path / "plot.png"))
     assert (tmp_path / "plot.png").stat().st_size > 1000
 
