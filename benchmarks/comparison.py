@@ -8,7 +8,8 @@ The rows are a JSON list (default ``benchmarks/results/comparison_rows.json``), 
 the record of ``benchmarks/quality.py`` with that label (the first if several) gives the F1, the
 epochs and the wall time; the ``benchmarks/speed.py`` JSON gives inference at batch 100 (Python
 API) and the peak RSS of ``allennlp predict``. A row whose record is missing is printed as not run,
-with its command and, where the row gives one, ``not_run_because`` (why it was left empty). Published test figures (``published`` in the same file) follow, labelled so.
+with its command and, where the row gives one, ``not_run_because`` (why it was left empty).
+Published test figures (``published`` in the same file) follow, labelled so.
 
     python benchmarks/comparison.py [--rows benchmarks/results/comparison_rows.json] \\
         [--plot docs/comparison_webnlg_exact.png] > table.md
