@@ -1,6 +1,40 @@
 import torch
 from allennlp.common.checks import ConfigurationError
 
+from copymtl_allennlp.modules.cpu_lstm import uses_cpu_kernels
+
+# torch.nn.functional.selu's constants
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+class _CpuSelu(torch.autograd.Function):
+    """``torch.selu`` through ``exp`` for the CPU: torch computes the negative side with ``expm1``,
+    which its CPU kernels do not vectorise, so Eq. 10's selu over (batch, [slots,] seq_len, width)
+    was the largest part of a set decoder's training step there (docs/performance.md, "Eq. 10's
+    activation"). ``selu(x) = scale (relu(x) + alpha (exp(min(x, 0)) - 1))`` is the same function
+    (``exp(x) - 1`` rounds differently from ``expm1`` near 0: a few 1e-7 absolutely in float32);
+    the backward is torch's own (``elu_backward`` from the output)."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        result = x.clamp(max=0).exp_().sub_(1).mul_(SELU_ALPHA * SELU_SCALE).add_(torch.relu(x), alpha=SELU_SCALE)
+        ctx.save_for_backward(result)
+        return result
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        (result,) = ctx.saved_tensors
+        return torch.ops.aten.elu_backward(grad, SELU_ALPHA, SELU_SCALE, 1.0, True, result)
+
+
+def selu(x: torch.Tensor) -> torch.Tensor:
+    """Eq. 10's activation: :class:`_CpuSelu` on the CPU in float32 / float64 (not under autocast),
+    ``torch.nn.functional.selu`` everywhere else (one fused kernel on a GPU)."""
+    if uses_cpu_kernels(x) and x.dtype in (torch.float32, torch.float64):
+        return _CpuSelu.apply(x)
+    return torch.nn.functional.selu(x)
+
 
 class CopyScorer(torch.nn.Module):
     """Scores every source position ``i`` for being copied at decoder step ``t``.
@@ -41,4 +75,4 @@ class CopyScorer(torch.nn.Module):
         fused = projected_encoder + self.decoder_projection(decoder_hidden).unsqueeze(-2)
         if self.output_projection is None:
             return fused.squeeze(-1)  # Eq. 3
-        return self.output_projection(torch.nn.functional.selu(fused)).squeeze(-1)  # Eq. 10
+        return self.output_projection(selu(fused)).squeeze(-1)  # Eq. 10

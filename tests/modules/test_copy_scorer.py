@@ -72,3 +72,43 @@ def test_step_attention_gradients_equal_allennlp_additive_attention():
             torch.randn(2, 5, 3, dtype=torch.double, requires_grad=True),
             torch.randn(3, 1, dtype=torch.double, requires_grad=True))
     assert torch.autograd.gradcheck(_AdditiveScores.apply, args)
+
+
+def test_cpu_selu_is_torch_selu_with_its_gradients():
+    from copymtl_allennlp.modules.copy_scorer import SELU_ALPHA, SELU_SCALE, _CpuSelu, selu
+
+    # by hand: scale * x above 0, scale * alpha * (e^x - 1) at or below it
+    x = torch.tensor([-2.0, -1e-4, 0.0, 0.5, 3.0], dtype=torch.double)
+    expected = torch.tensor([SELU_SCALE * SELU_ALPHA * (torch.e**-2 - 1), SELU_SCALE * SELU_ALPHA * (torch.e**-1e-4 - 1), 0.0, SELU_SCALE * 0.5, SELU_SCALE * 3.0], dtype=torch.double)
+    torch.testing.assert_close(selu(x), expected)
+    torch.manual_seed(0)
+    values = torch.randn(3, 4, 7, 5) * 3
+    ours, theirs = values.clone().requires_grad_(), values.clone().requires_grad_()
+    weights = torch.randn(3, 4, 7, 5)
+    (selu(ours) * weights).sum().backward()
+    (torch.nn.functional.selu(theirs) * weights).sum().backward()
+    torch.testing.assert_close(selu(values), torch.nn.functional.selu(values))
+    torch.testing.assert_close(ours.grad, theirs.grad)
+    # the derivative at and below 0 is scale * alpha * e^x, from the output
+    assert torch.autograd.gradcheck(_CpuSelu.apply, (torch.randn(4, 6, dtype=torch.double, requires_grad=True),))
+    # not a float32 / float64 tensor on the CPU (here: bfloat16): torch's own selu
+    half = values.bfloat16()
+    assert torch.equal(selu(half), torch.nn.functional.selu(half))
+
+
+def test_set_decoder_pointer_scores_use_the_cpu_selu_and_match_torch():
+    torch.manual_seed(0)
+    scorer = CopyScorer(decoder_dim=4, encoder_dim=3, kind="selu", hidden_size=5)
+    # slots (batch 2, 3 slots) against 6 positions, as the set decoder scores them
+    states, projected = torch.randn(2, 3, 4), scorer.project_encoder(torch.randn(2, 6, 3)).unsqueeze(1)
+    scores = scorer(states, projected)
+    fused = projected + scorer.decoder_projection(states).unsqueeze(-2)
+    expected = (torch.nn.functional.selu(fused) @ scorer.output_projection.weight.T).squeeze(-1)
+    assert scores.shape == (2, 3, 6)
+    torch.testing.assert_close(scores, expected)
+    # the CPU's selu is on the graph (not torch's EluBackward)
+    names, node = [], scores.grad_fn
+    while node is not None:
+        names.append(type(node).__name__)
+        node = node.next_functions[0][0] if node.next_functions else None
+    assert "_CpuSeluBackward" in names and not any(name.startswith("Elu") for name in names)
