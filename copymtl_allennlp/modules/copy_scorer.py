@@ -10,11 +10,11 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 class _CpuSelu(torch.autograd.Function):
     """``torch.selu`` through ``exp`` for the CPU: torch computes the negative side with ``expm1``,
-    which its CPU kernels do not vectorise, so Eq. 10's selu over (batch, [slots,] seq_len, width)
-    was the largest part of a set decoder's training step there (docs/performance.md, "Eq. 10's
-    activation"). ``selu(x) = scale (relu(x) + alpha (exp(min(x, 0)) - 1))`` is the same function
-    (``exp(x) - 1`` rounds differently from ``expm1`` near 0: a few 1e-7 absolutely in float32);
-    the backward is torch's own (``elu_backward`` from the output)."""
+    which its CPU kernels do not vectorise, and Eq. 10's selu over (batch, [slots,] seq_len, width)
+    took about a fifth of a set decoder's training step there (docs/performance.md, "Eq. 10's
+    activation on the CPU"). ``selu(x) = scale (relu(x) + alpha (exp(min(x, 0)) - 1))`` is the same
+    function (``exp(x) - 1`` rounds differently from ``expm1`` near 0: a few 1e-7 absolutely in
+    float32); the backward is torch's own (``elu_backward`` from the output)."""
 
     @staticmethod
     def forward(ctx, x: torch.Tensor) -> torch.Tensor:
